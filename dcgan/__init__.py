@@ -1,0 +1,9 @@
+"""dcgan: the Deep Convolutional GAN chapter of *Dive into Deep Learning*, three times.
+
+``dcgan.torch``, ``dcgan.tensorflow`` and ``dcgan.mxnet`` implement the same
+networks and training loop, each in its framework's own idiom, behind the
+contract written in :mod:`dcgan.backend`. Importing ``dcgan`` itself imports
+no deep-learning framework.
+"""
+
+__version__ = "0.1.0"

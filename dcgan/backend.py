@@ -1,0 +1,175 @@
+"""The contract every backend package (``dcgan.torch``, ``dcgan.tensorflow``,
+``dcgan.mxnet``) fulfils, written once.
+
+A backend is a package with ``NAME`` and ``LAYOUT`` and four modules that
+mirror each other file for file, each defining the names of :data:`CONTRACT`:
+
+========== ==============================================================
+module     names
+========== ==============================================================
+blocks     ``G_block``, ``D_block``
+nets       ``net_G``, ``net_D``, ``layers``, ``to_canonical``,
+           ``from_canonical``
+data       ``load_data``, ``as_tensor``, ``as_numpy``
+train      ``update_D``, ``update_G``, ``train``, ``main`` and the helpers
+           ``make_loss``, ``make_trainers``, ``set_seed``,
+           ``resolve_device``, ``generate``, ``save_weights``
+========== ==============================================================
+
+:func:`load` gathers them into one object that satisfies the
+:class:`Backend` Protocol. The tests are written against that Protocol and
+parametrized over the backends whose framework is installed; :func:`load`
+imports exactly one framework, so loading ``tensorflow`` never imports torch
+or mxnet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterable, Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+from dcgan.config import Config
+from dcgan.shapes import Layout
+
+BackendName = Literal["torch", "tensorflow", "mxnet"]
+BACKENDS: tuple[BackendName, ...] = ("torch", "tensorflow", "mxnet")
+
+# The distribution a user installs for each backend (the pyproject extra of
+# the same name), and the module whose presence makes the backend usable.
+FRAMEWORK_MODULE: dict[str, str] = {"torch": "torch", "tensorflow": "tensorflow",
+                                    "mxnet": "mxnet"}
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What ``dcgan.<backend>`` provides. Tensors are the framework's own."""
+
+    NAME: str
+    """The backend's name, as in ``python -m dcgan.<NAME>.train``."""
+    LAYOUT: Layout
+    """Image layout: ``"NCHW"`` (PyTorch, MXNet) or ``"NHWC"`` (TensorFlow)."""
+
+    # blocks
+    G_block: type
+    """``G_block(out_channels, in_channels=3, kernel_size=4, strides=2, padding=1)``:
+    transposed convolution, BatchNorm, ReLU. Doubles height and width by default."""
+    D_block: type
+    """``D_block(out_channels, in_channels=3, kernel_size=4, strides=2, padding=1, alpha=0.2)``:
+    convolution, BatchNorm, leaky ReLU. Halves height and width by default."""
+
+    # nets
+    def net_G(self, latent_dim: int = 100, n_G: int = 64) -> Any:
+        """The chapter's generator, built: noise (N, latent_dim, 1, 1) to images (N, 3, 64, 64)."""
+
+    def net_D(self, n_D: int = 64, alpha: float = 0.2) -> Any:
+        """The chapter's discriminator, built: images (N, 3, 64, 64) to logits (N, 1, 1, 1)."""
+
+    def layers(self, net: Any) -> list[Any]:
+        """The net's layers in order, each callable on the previous one's output."""
+
+    def to_canonical(self, net: Any) -> dict[str, np.ndarray]:
+        """The net's weights and BatchNorm statistics in the canonical layout (``dcgan.weights``)."""
+
+    def from_canonical(self, net: Any, arrays: dict[str, np.ndarray]) -> None:
+        """Load canonical weights into ``net``, refusing (untouched) any mismatch."""
+
+    # data
+    def load_data(self, folder: Path, batch_size: int, num_workers: int = 0,
+                  shuffle: bool = True, seed: int = 0) -> Iterable[tuple[Any, Any]]:
+        """The framework's own pipeline over an image folder: batches ``(X, labels)`` with
+        X of shape (N, 3, 64, 64) in the backend's layout, scaled to [-1, 1]."""
+
+    def as_tensor(self, array: np.ndarray, device: Any = None) -> Any:
+        """A float32 numpy array (already in the backend's layout) as a framework tensor."""
+
+    def as_numpy(self, tensor: Any) -> np.ndarray:
+        """A framework tensor as a numpy array, in the backend's layout."""
+
+    # train
+    def make_loss(self) -> Any:
+        """The chapter's loss: binary cross-entropy on logits, summed over the batch."""
+
+    def make_trainers(self, net_D: Any, net_G: Any, lr: float, beta1: float = 0.5,
+                      beta2: float = 0.999) -> tuple[Any, Any]:
+        """Adam for each net, with the shared epsilon: ``(trainer_D, trainer_G)``."""
+
+    def update_D(self, X: Any, Z: Any, net_D: Any, net_G: Any, loss: Any,
+                 trainer_D: Any) -> float:
+        """One discriminator step; returns the batch's loss summed over the batch."""
+
+    def update_G(self, Z: Any, net_D: Any, net_G: Any, loss: Any, trainer_G: Any) -> float:
+        """One generator step; returns the batch's loss summed over the batch."""
+
+    def train(self, net_D: Any, net_G: Any, data_iter: Iterable, num_epochs: int, lr: float,
+              latent_dim: int, device: Any = None, *, config: Config | None = None,
+              run: Any = None) -> list[Any]:
+        """The chapter's training loop; returns the per-epoch metrics."""
+
+    def set_seed(self, seed: int) -> None:
+        """Seed the framework's random generators (and numpy/random) for a repeatable run."""
+
+    def resolve_device(self, choice: str = "auto") -> Any:
+        """The device for ``--device auto|cpu|gpu``; asking for a missing GPU is an error."""
+
+    def generate(self, net_G: Any, Z: Any) -> np.ndarray:
+        """Images from noise as numpy in the backend's layout, in [-1, 1]."""
+
+    def save_weights(self, net_D: Any, net_G: Any, folder: Path) -> list[Path]:
+        """Save both nets in the framework's own format; returns the files written."""
+
+    def main(self, argv: list[str] | None = None) -> int:
+        """``python -m dcgan.<NAME>.train``: the command-line entry point."""
+
+
+CONTRACT: dict[str, tuple[str, ...]] = {
+    "blocks": ("G_block", "D_block"),
+    "nets": ("net_G", "net_D", "layers", "to_canonical", "from_canonical"),
+    "data": ("load_data", "as_tensor", "as_numpy"),
+    "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
+              "set_seed", "resolve_device", "generate", "save_weights"),
+}
+"""Module -> the public names each backend's module of that name defines."""
+
+
+def missing_reason(name: str) -> str | None:
+    """Why backend ``name`` cannot be used here, or None when its framework is installed."""
+    if name not in FRAMEWORK_MODULE:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    module = FRAMEWORK_MODULE[name]
+    if importlib.util.find_spec(module) is None:
+        return (f"{module} is not installed; install it with "
+                f"pip install -e \".[{name}]\"")
+    return None
+
+
+def available() -> list[str]:
+    """The backends whose framework is installed, in the canonical order."""
+    return [name for name in BACKENDS if missing_reason(name) is None]
+
+
+def load(name: str) -> Backend:
+    """The backend ``dcgan.<name>`` as one object with every name of :class:`Backend`.
+
+    The names are gathered from the backend's four modules per
+    :data:`CONTRACT` (a package attribute cannot serve: ``dcgan.torch.train``
+    is both the module and the chapter's function). Only that one framework
+    is imported; a missing framework or a missing name is a clear error.
+    """
+    reason = missing_reason(name)
+    if reason is not None:
+        raise ImportError(f"backend {name!r} is unavailable: {reason}")
+    package = importlib.import_module(f"dcgan.{name}")
+    members: dict[str, Any] = {"NAME": package.NAME, "LAYOUT": package.LAYOUT}
+    for module_name, names in CONTRACT.items():
+        module = importlib.import_module(f"dcgan.{name}.{module_name}")
+        missing = [n for n in names if not hasattr(module, n)]
+        if missing:
+            raise ImportError(f"dcgan.{name}.{module_name} lacks {missing}, which "
+                              f"dcgan.backend.CONTRACT requires")
+        members.update({n: getattr(module, n) for n in names})
+    return SimpleNamespace(**members)  # type: ignore[return-value]

@@ -1,0 +1,134 @@
+"""The command line of ``python -m dcgan.<backend>.train``, shared by all backends.
+
+The parser, the checks on its values and the order of a run (data, nets,
+training, outputs) are written here once; each backend's ``main`` is a
+one-line call to :func:`main` with its own name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from dcgan import backend as backends
+from dcgan.config import Config
+from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
+from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
+from dcgan.weights import WeightsError, save_weights
+
+DEVICES = ("auto", "cpu", "gpu", "cuda")
+"""``cuda`` is accepted as another name for ``gpu`` in every backend."""
+
+
+def _number(kind: Callable, minimum: float, inclusive: bool = True) -> Callable[[str], object]:
+    """An argparse type: ``kind`` at least (or above) ``minimum``, with a message that says so."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}")
+        if value < minimum or (not inclusive and value == minimum):
+            bound = f"at least {minimum}" if inclusive else f"greater than {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, 1)
+non_negative_int = _number(int, 0)
+positive_float = _number(float, 0.0, inclusive=False)
+
+
+def build_parser(backend: str) -> argparse.ArgumentParser:
+    """The options of a training run; defaults are the chapter's, from :class:`Config`."""
+    d = Config()
+    parser = argparse.ArgumentParser(
+        prog=f"python -m dcgan.{backend}.train",
+        description=f"Train the d2l.ai DCGAN chapter's networks with the {backend} backend.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", choices=sorted(DATASETS), default=d.dataset,
+                      help="the chapter's Pokemon images (downloaded once) or synthetic "
+                           "sprites (offline)")
+    data.add_argument("--data-dir", default=None, metavar="PATH",
+                      help="train on your own image folder (one sub-folder per class) instead")
+    data.add_argument("--data-root", default=None, metavar="PATH",
+                      help=f"dataset cache (default: ${'DCGAN_DATA_ROOT'} or "
+                           f"{default_data_root()})")
+    data.add_argument("--num-images", type=positive_int, default=d.num_images,
+                      help="number of images of the sprites dataset")
+    data.add_argument("--num-workers", type=non_negative_int, default=d.num_workers,
+                      help="input pipeline worker processes or threads")
+    model = parser.add_argument_group("model and training")
+    model.add_argument("--epochs", type=positive_int, default=d.num_epochs)
+    model.add_argument("--batch-size", type=positive_int, default=d.batch_size)
+    model.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate")
+    model.add_argument("--latent-dim", type=positive_int, default=d.latent_dim)
+    model.add_argument("--alpha", type=float, default=d.alpha,
+                       help="slope of the discriminator's leaky ReLU; 0 is a plain ReLU")
+    model.add_argument("--init-from", default=None, metavar="FILE",
+                       help="start from canonical weights (a weights.safetensors written by "
+                            "any backend) instead of the seeded N(0, 0.02) draw")
+    model.add_argument("--eager", action="store_true",
+                       help="run the training step as the chapter writes it, without the "
+                            "backend's compilation and speed settings")
+    run = parser.add_argument_group("run")
+    run.add_argument("--seed", type=non_negative_int, default=d.seed)
+    run.add_argument("--device", choices=DEVICES, default=d.device,
+                     help="auto takes a GPU when the framework sees one")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help=f"run folder (default: runs/{backend}-<time>)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The :class:`Config` of parsed options (raises ValueError on inconsistent values)."""
+    return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
+                  num_images=args.num_images, num_workers=args.num_workers,
+                  num_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
+                  init_from=args.init_from,
+                  seed=args.seed, device="gpu" if args.device == "cuda" else args.device,
+                  out=args.out)
+
+
+def main(backend_name: str, argv: list[str] | None = None) -> int:
+    """Parse ``argv``, train with ``dcgan.<backend_name>`` and write the run folder."""
+    parser = build_parser(backend_name)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+        folder = image_folder(config.dataset, config.data_dir, config.data_root,
+                              config.num_images)
+    except (ValueError, DatasetError) as err:
+        parser.error(str(err))
+    backend = backends.load(backend_name)
+    backend.set_seed(config.seed)
+    try:
+        device = backend.resolve_device(config.device)
+    except ValueError as err:
+        parser.error(str(err))
+    data_iter = backend.load_data(folder, config.batch_size, config.num_workers,
+                                  shuffle=True, seed=config.seed)
+    net_D = backend.net_D(config.n_D, config.alpha)
+    net_G = backend.net_G(config.latent_dim, config.n_G)
+    try:
+        run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
+    except FileExistsError as err:
+        parser.error(str(err))
+    print(f"training {backend.NAME} DCGAN on {folder} -> {run.path}", file=sys.stderr)
+    try:
+        backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr,
+                      config.latent_dim, device, config=config, run=run)
+    except WeightsError as err:  # only --init-from can raise it
+        parser.error(str(err))
+    saved = backend.save_weights(net_D, net_G, run.path)
+    saved.append(save_weights(run.path / CANONICAL_WEIGHTS_FILE,
+                              {"net_G": backend.to_canonical(net_G),
+                               "net_D": backend.to_canonical(net_D)}))
+    for path in saved:
+        print(f"saved {path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,104 @@
+"""The chapter's hyperparameters and the numerical constants, written once.
+
+Every backend reads its defaults from here, so the three implementations
+cannot drift apart. Where the book's three tabs disagree (learning rate and
+epochs differ in the TensorFlow tab), we follow the PyTorch and MXNet tabs;
+``docs/framework-differences.md`` lists every such place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# BatchNorm and Adam constants shared by all three backends. PyTorch and
+# Gluon use these by default; Keras does not (its BatchNormalization has
+# epsilon 1e-3 and momentum 0.99, its Adam epsilon 1e-7), so the TensorFlow
+# backend passes them explicitly.
+BN_EPSILON = 1e-5
+# Weight of the *old* running statistic in the moving average:
+# running = BN_MOMENTUM * running + (1 - BN_MOMENTUM) * batch_statistic.
+# This is Keras's and Gluon's convention; PyTorch's `momentum` argument is
+# the weight of the *new* value, i.e. 1 - BN_MOMENTUM = 0.1 (its default).
+BN_MOMENTUM = 0.9
+ADAM_EPSILON = 1e-8
+
+# The chapter shows 21 generated images as 3 rows of 7.
+SAMPLE_ROWS = 3
+SAMPLE_COLS = 7
+
+
+@dataclass(frozen=True)
+class Config:
+    """One training run: the chapter's hyperparameters plus where and how to run.
+
+    The defaults are the chapter's (PyTorch and MXNet tabs). ``alpha`` is the
+    discriminator's leaky ReLU slope; 0 turns it into a plain ReLU (the
+    chapter's first exercise). ``eager`` runs the training step as the chapter
+    writes it, without the backend's compilation or speed settings.
+    ``init_from`` names a canonical weights file (``dcgan.weights``) to start
+    from instead of the seeded N(0, init_std) draw.
+    """
+
+    # The chapter's hyperparameters.
+    latent_dim: int = 100
+    n_G: int = 64
+    n_D: int = 64
+    image_size: int = 64
+    batch_size: int = 256
+    lr: float = 0.005
+    beta1: float = 0.5
+    beta2: float = 0.999
+    num_epochs: int = 20
+    init_std: float = 0.02
+    alpha: float = 0.2
+    # Where the data comes from.
+    dataset: str = "pokemon"
+    data_dir: str | None = None
+    data_root: str | None = None
+    num_images: int = 2000
+    # How the run is carried out.
+    seed: int = 0
+    device: str = "auto"
+    out: str | None = None
+    num_workers: int = 2
+    eager: bool = False
+    init_from: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "n_G", "n_D", "image_size", "batch_size",
+                     "num_epochs", "num_images"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.image_size != 64:
+            raise ValueError(
+                f"image_size must be 64 (the chapter's networks are built for "
+                f"64x64 images), got {self.image_size}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr!r}")
+        if not 0 <= self.alpha < 1:
+            raise ValueError(f"alpha (the leaky ReLU slope) must be in [0, 1), got {self.alpha!r}")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must be 0 or more, got {self.num_workers!r}")
+
+    def to_json(self) -> str:
+        """The configuration as pretty-printed JSON, as saved in a run folder."""
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        """Read a configuration written by :meth:`to_json`; unknown keys are an error."""
+        data: dict[str, Any] = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown configuration keys {unknown}; known keys are {sorted(known)}")
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        """Write the configuration as JSON to ``path``."""
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")

@@ -1,0 +1,91 @@
+"""Sample grids and loss curves, shared by the command line and the notebooks.
+
+The chapter shows 21 generated images as 3 rows of 7 beside the two loss
+curves; :func:`image_grid` builds that mosaic exactly (pixel for pixel, no
+resampling) and :func:`plot_losses` draws the curves on any matplotlib axes,
+so a notebook's live plot and the PNGs of a run come from the same code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from dcgan.config import SAMPLE_COLS
+from dcgan.files import atomic_path
+from dcgan.shapes import Layout
+
+
+def display_images(images: np.ndarray, layout: Layout) -> np.ndarray:
+    """Generator output in [-1, 1] and ``layout`` as NHWC floats in [0, 1] for showing."""
+    images = np.asarray(images, dtype=np.float32)
+    if layout == "NCHW":
+        images = images.transpose(0, 2, 3, 1)
+    return np.clip(images / 2 + 0.5, 0.0, 1.0)
+
+
+def image_grid(images: np.ndarray, cols: int = SAMPLE_COLS) -> np.ndarray:
+    """NHWC images in [0, 1] tiled row by row into one (rows*H, cols*W, C) mosaic.
+
+    A last row with fewer than ``cols`` images is padded with white.
+    """
+    n, h, w, c = images.shape
+    rows = -(-n // cols)
+    grid = np.ones((rows * h, cols * w, c), dtype=images.dtype)
+    for i, image in enumerate(images):
+        r, col = divmod(i, cols)
+        grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = image
+    return grid
+
+
+def save_image_grid(images: np.ndarray, path: str | os.PathLike, cols: int = SAMPLE_COLS) -> Path:
+    """Save NHWC images in [0, 1] as one PNG mosaic at their own resolution."""
+    from PIL import Image
+
+    grid = (image_grid(images, cols) * 255).round().astype(np.uint8)
+    if grid.shape[-1] == 1:
+        grid = grid[..., 0]
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(grid).save(tmp, format="PNG")
+    return Path(path)
+
+
+def plot_losses(history: Sequence[Any], ax: Any = None, label_suffix: str = "") -> Any:
+    """Draw discriminator and generator loss per epoch (objects with ``epoch``, ``loss_D``,
+    ``loss_G``, or dicts with those keys) on ``ax``; returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    rows = [h if isinstance(h, dict) else vars(h) for h in history]
+    epochs = [r["epoch"] for r in rows]
+    ax.plot(epochs, [r["loss_D"] for r in rows], marker="o", label=f"discriminator{label_suffix}")
+    ax.plot(epochs, [r["loss_G"] for r in rows], marker="o", linestyle="--",
+            label=f"generator{label_suffix}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss per example")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def save_loss_plot(history: Sequence[Any], path: str | os.PathLike, title: str = "") -> Path:
+    """Save :func:`plot_losses` of ``history`` as a PNG.
+
+    Uses a bare ``Figure`` rather than pyplot, so it neither needs a display
+    nor disturbs a notebook's plotting backend.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
+    plot_losses(history, ax)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return Path(path)

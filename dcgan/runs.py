@@ -1,0 +1,93 @@
+"""The folder a training run writes, the same for every backend.
+
+::
+
+    runs/<backend>-<YYYYmmdd-HHMMSS>/
+        config.json          the Config of the run
+        metrics.jsonl        one JSON line per epoch: losses, examples, seconds
+        samples/epoch_001.png  the fixed-noise grid (3 rows of 7) after each epoch
+        losses.png           discriminator and generator loss per epoch
+        weights.safetensors  the trained nets in the canonical format (dcgan.weights),
+                             loadable by every backend
+        net_G.*, net_D.*     the trained nets in the framework's own format
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dcgan.config import Config
+from dcgan.loop import EpochMetrics
+from dcgan.plotting import display_images, save_image_grid, save_loss_plot
+from dcgan.shapes import Layout
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+LOSS_PLOT_FILE = "losses.png"
+SAMPLES_DIR = "samples"
+CANONICAL_WEIGHTS_FILE = "weights.safetensors"
+
+
+def default_run_path(backend: str, root: str | os.PathLike = "runs") -> Path:
+    """``runs/<backend>-<time>``, with a counter added if that folder already exists."""
+    stem = Path(root) / f"{backend}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = stem, 1
+    while path.exists():
+        n += 1
+        path = stem.with_name(f"{stem.name}-{n}")
+    return path
+
+
+class RunFolder:
+    """Writes one run's outputs as the epochs end."""
+
+    def __init__(self, path: str | os.PathLike, backend: str, layout: Layout) -> None:
+        self.path = Path(path)
+        self.backend = backend
+        self.layout = layout
+        self.history: list[EpochMetrics] = []
+
+    @classmethod
+    def create(cls, backend: str, layout: Layout, config: Config) -> "RunFolder":
+        """A new run folder (``config.out`` or :func:`default_run_path`) holding ``config.json``.
+
+        An ``--out`` folder that already holds a run is refused rather than mixed with it.
+        """
+        path = Path(config.out) if config.out else default_run_path(backend)
+        if (path / METRICS_FILE).exists():
+            raise FileExistsError(f"{path} already holds a training run ({METRICS_FILE}); "
+                                  f"choose another --out or delete that folder")
+        (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+        config.save(path / CONFIG_FILE)
+        return cls(path, backend, layout)
+
+    def sample_path(self, epoch: int) -> Path:
+        """The sample grid written after ``epoch``."""
+        return self.path / SAMPLES_DIR / f"epoch_{epoch:03d}.png"
+
+    @property
+    def loss_plot_path(self) -> Path:
+        """The loss curves of the run so far."""
+        return self.path / LOSS_PLOT_FILE
+
+    def end_epoch(self, metrics: EpochMetrics, samples: np.ndarray) -> None:
+        """Record an epoch: its metrics line, its sample grid and the updated loss plot.
+
+        ``samples`` is generator output in [-1, 1] in the backend's layout.
+        """
+        self.history.append(metrics)
+        with open(self.path / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(metrics.as_dict()) + "\n")
+        save_image_grid(display_images(samples, self.layout), self.sample_path(metrics.epoch))
+        save_loss_plot(self.history, self.loss_plot_path, title=f"{self.backend} DCGAN")
+
+
+def read_metrics(run_path: str | os.PathLike) -> list[dict]:
+    """The per-epoch rows of a run's ``metrics.jsonl``."""
+    lines = (Path(run_path) / METRICS_FILE).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]

@@ -1,0 +1,38 @@
+"""The chapter's input pipeline in PyTorch: torchvision's ImageFolder and a DataLoader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from torch.utils.data import DataLoader
+
+IMAGE_SIZE = 64
+
+
+def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
+              shuffle: bool = True, seed: int = 0) -> DataLoader:
+    """Batches ``(X, labels)`` of the image folder, X (N, 3, 64, 64) scaled to [-1, 1].
+
+    ``seed`` fixes the shuffling order, so two runs see the same batches.
+    """
+    transform = torchvision.transforms.Compose([
+        torchvision.transforms.Resize((IMAGE_SIZE, IMAGE_SIZE)),
+        torchvision.transforms.ToTensor(),
+        torchvision.transforms.Normalize(0.5, 0.5)])
+    dataset = torchvision.datasets.ImageFolder(str(folder), transform=transform)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
+                      generator=torch.Generator().manual_seed(seed),
+                      persistent_workers=num_workers > 0)
+
+
+def as_tensor(array: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """A float32 numpy array (NCHW) as a tensor on ``device``."""
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device or "cpu")
+
+
+def as_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A tensor as a numpy array (NCHW), detached and on the CPU."""
+    return tensor.detach().cpu().numpy()

@@ -1,0 +1,83 @@
+"""The chapter's generator and discriminator, in PyTorch (NCHW).
+
+Shapes in the comments are for one example, (channels, height, width),
+with the chapter's n_G = n_D = 64; ``dcgan.shapes`` derives them.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from dcgan.weights import check_arrays
+
+from dcgan.torch.blocks import D_block, G_block
+
+
+def net_G(latent_dim: int = 100, n_G: int = 64) -> nn.Sequential:
+    """The generator: noise (N, latent_dim, 1, 1) to images (N, 3, 64, 64) in (-1, 1)."""
+    return nn.Sequential(
+        G_block(in_channels=latent_dim, out_channels=n_G * 8,
+                strides=1, padding=0),                        # Output: (64 * 8, 4, 4)
+        G_block(in_channels=n_G * 8, out_channels=n_G * 4),  # Output: (64 * 4, 8, 8)
+        G_block(in_channels=n_G * 4, out_channels=n_G * 2),  # Output: (64 * 2, 16, 16)
+        G_block(in_channels=n_G * 2, out_channels=n_G),      # Output: (64, 32, 32)
+        nn.ConvTranspose2d(in_channels=n_G, out_channels=3, kernel_size=4,
+                           stride=2, padding=1, bias=False),  # Output: (3, 64, 64)
+        nn.Tanh())
+
+
+def net_D(n_D: int = 64, alpha: float = 0.2) -> nn.Sequential:
+    """The discriminator: images (N, 3, 64, 64) to one logit each, (N, 1, 1, 1)."""
+    return nn.Sequential(
+        D_block(n_D, alpha=alpha),                                         # Output: (64, 32, 32)
+        D_block(in_channels=n_D, out_channels=n_D * 2, alpha=alpha),      # Output: (64 * 2, 16, 16)
+        D_block(in_channels=n_D * 2, out_channels=n_D * 4, alpha=alpha),  # Output: (64 * 4, 8, 8)
+        D_block(in_channels=n_D * 4, out_channels=n_D * 8, alpha=alpha),  # Output: (64 * 8, 4, 4)
+        nn.Conv2d(in_channels=n_D * 8, out_channels=1, kernel_size=4,
+                  bias=False))                                             # Output: (1, 1, 1)
+
+
+def layers(net: nn.Sequential) -> list[nn.Module]:
+    """The net's layers in the chapter's order (the final Tanh of net_G is its own layer)."""
+    return list(net)
+
+
+def _canonical_tensors(net: nn.Sequential) -> dict[str, torch.Tensor]:
+    """The net's parameters and BatchNorm statistics under their canonical names.
+
+    PyTorch's layouts are already the canonical ones, so no tensor is transposed.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    for i, layer in enumerate(net):
+        if isinstance(layer, (G_block, D_block)):
+            conv_name = "conv2d_trans" if isinstance(layer, G_block) else "conv2d"
+            tensors[f"{i}.{conv_name}.weight"] = getattr(layer, conv_name).weight
+            bn = layer.batch_norm
+            tensors.update({f"{i}.batch_norm.gamma": bn.weight, f"{i}.batch_norm.beta": bn.bias,
+                            f"{i}.batch_norm.running_mean": bn.running_mean,
+                            f"{i}.batch_norm.running_var": bn.running_var})
+        elif isinstance(layer, nn.ConvTranspose2d):
+            tensors[f"{i}.conv2d_trans.weight"] = layer.weight
+        elif isinstance(layer, nn.Conv2d):
+            tensors[f"{i}.conv2d.weight"] = layer.weight
+    return tensors
+
+
+def to_canonical(net: nn.Sequential) -> dict[str, np.ndarray]:
+    """The net's weights as ``{canonical name: numpy array}`` (see ``dcgan.weights``)."""
+    return {name: t.detach().cpu().numpy().copy() for name, t in _canonical_tensors(net).items()}
+
+
+def from_canonical(net: nn.Sequential, arrays: Mapping[str, np.ndarray]) -> None:
+    """Load canonical weights into ``net``; every name and shape is checked before anything
+    is copied, so a mismatch leaves the net untouched."""
+    tensors = _canonical_tensors(net)
+    check_arrays({name: tuple(t.shape) for name, t in tensors.items()}, arrays,
+                 "the weights for this net")
+    with torch.no_grad():
+        for name, t in tensors.items():
+            t.copy_(torch.as_tensor(np.asarray(arrays[name], dtype=np.float32)))

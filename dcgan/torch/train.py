@@ -1,0 +1,164 @@
+"""Training the chapter's DCGAN with PyTorch: ``python -m dcgan.torch.train``.
+
+``update_D``, ``update_G`` and ``train`` keep the chapter's names and
+signatures; the epoch loop, the progress bar and the run folder are shared
+with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+from torch import nn
+
+from dcgan import cli
+from dcgan.config import ADAM_EPSILON, Config
+from dcgan.files import atomic_path
+from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
+from dcgan.runs import RunFolder
+from dcgan.torch import LAYOUT, NAME
+from dcgan.torch.data import as_numpy, as_tensor
+from dcgan.torch.nets import from_canonical, to_canonical
+from dcgan.weights import initialize_nets
+
+def make_loss() -> nn.Module:
+    """Binary cross-entropy on logits, summed over the batch (the chapter's reduction)."""
+    return nn.BCEWithLogitsLoss(reduction="sum")
+
+
+def make_trainers(net_D: nn.Module, net_G: nn.Module, lr: float, beta1: float = 0.5,
+                  beta2: float = 0.999) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for each net with the chapter's betas and the shared epsilon."""
+    hyperparameters = {"lr": lr, "betas": (beta1, beta2), "eps": ADAM_EPSILON}
+    return (torch.optim.Adam(net_D.parameters(), **hyperparameters),
+            torch.optim.Adam(net_G.parameters(), **hyperparameters))
+
+
+def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module,
+             loss: nn.Module, trainer_D: torch.optim.Optimizer) -> float:
+    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss."""
+    batch_size = X.shape[0]
+    ones = torch.ones((batch_size,), device=X.device)
+    zeros = torch.zeros((batch_size,), device=X.device)
+    trainer_D.zero_grad()
+    real_Y = net_D(X)
+    fake_X = net_G(Z)
+    # Do not need to compute gradient for `net_G`, detach it from
+    # computing gradients.
+    fake_Y = net_D(fake_X.detach())
+    loss_D = (loss(real_Y, ones.reshape(real_Y.shape)) +
+              loss(fake_Y, zeros.reshape(fake_Y.shape))) / 2
+    loss_D.backward()
+    trainer_D.step()
+    return loss_D.item()
+
+
+def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
+             trainer_G: torch.optim.Optimizer) -> float:
+    """Update the generator so that ``net_D`` takes its fakes for real; returns the summed loss."""
+    batch_size = Z.shape[0]
+    ones = torch.ones((batch_size,), device=Z.device)
+    trainer_G.zero_grad()
+    # We could reuse `fake_X` from `update_D` to save computation
+    fake_X = net_G(Z)
+    # Recomputing `fake_Y` is needed since `net_D` is changed
+    fake_Y = net_D(fake_X)
+    loss_G = loss(fake_Y, ones.reshape(fake_Y.shape))
+    loss_G.backward()
+    trainer_G.step()
+    return loss_G.item()
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and torch so that two CPU runs give the same losses."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(choice: str = "auto") -> torch.device:
+    """``auto`` (a GPU if there is one), ``cpu`` or ``gpu``/``cuda`` (an error without one)."""
+    if choice == "cpu":
+        return torch.device("cpu")
+    if choice in ("gpu", "cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("--device gpu: PyTorch sees no CUDA GPU here; use --device cpu "
+                             "or auto")
+        return torch.device("cuda:0")
+    if choice == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    raise ValueError(f"unknown device {choice!r}; choose auto, cpu or gpu")
+
+
+def generate(net_G: nn.Module, Z: torch.Tensor) -> np.ndarray:
+    """Images from noise, (N, 3, 64, 64) in [-1, 1], as numpy.
+
+    BatchNorm uses the running statistics (inference mode), so drawing
+    samples does not change the model; the net is put back in training mode.
+    """
+    net_G.eval()
+    try:
+        with torch.no_grad():
+            return as_numpy(net_G(Z))
+    finally:
+        net_G.train()
+
+
+def save_weights(net_D: nn.Module, net_G: nn.Module, folder: str | Path) -> list[Path]:
+    """Save both nets' state dicts as ``net_D.pt`` and ``net_G.pt`` in ``folder``."""
+    paths = []
+    for name, net in (("net_D", net_D), ("net_G", net_G)):
+        path = Path(folder) / f"{name}.pt"
+        with atomic_path(path) as tmp:
+            torch.save(net.state_dict(), tmp)
+        paths.append(path)
+    return paths
+
+
+def train(net_D: nn.Module, net_G: nn.Module, data_iter: Iterable, num_epochs: int, lr: float,
+          latent_dim: int, device: torch.device | None = None, *,
+          config: Config | None = None, run: RunFolder | None = None) -> list[EpochMetrics]:
+    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
+
+    After each epoch the fixed-noise samples and metrics go to ``run`` (if
+    given); the chapter's final line is printed at the end.
+    """
+    config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
+    device = device or resolve_device("auto")
+    loss = make_loss()
+    # The chapter draws every parameter from N(0, 0.02) with torch's generator;
+    # we draw the same distribution with numpy so all backends start alike.
+    initialize_nets(net_D, net_G, to_canonical, from_canonical, config.init_std, config.seed,
+                    config.init_from)
+    net_D, net_G = net_D.to(device), net_G.to(device)
+    trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+    Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
+
+    def step(X: torch.Tensor) -> tuple[float, float, int]:
+        batch_size = X.shape[0]
+        Z = torch.normal(0, 1, size=(batch_size, latent_dim, 1, 1))
+        X, Z = X.to(device), Z.to(device)
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
+                update_G(Z, net_D, net_G, loss, trainer_G), batch_size)
+
+    def end_epoch(metrics: EpochMetrics) -> None:
+        if run is not None:
+            run.end_epoch(metrics, generate(net_G, Z_fixed))
+
+    history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch)
+    print(final_line(history[-1], device))
+    return history
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dcgan.torch.train``; see ``--help``."""
+    return cli.main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

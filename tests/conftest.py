@@ -1,0 +1,48 @@
+"""Fixtures shared by the test suite.
+
+``backend`` parametrizes a test over the three backends of
+``dcgan.backend.BACKENDS``; a backend whose framework is not installed is
+skipped with the reason, never failed. Run one backend with
+``pytest -k torch`` (or ``tensorflow``, ``mxnet``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dcgan import backend as backends
+from dcgan.datasets import sprites
+from dcgan.shapes import array_in_layout
+
+
+def _load(name: str):
+    reason = backends.missing_reason(name)
+    if reason is not None:
+        pytest.skip(f"{name} backend: {reason}")
+    return backends.load(name)
+
+
+@pytest.fixture(params=backends.BACKENDS, scope="session")
+def backend(request):
+    """Each backend in turn (as ``dcgan.backend.load`` returns it), skipped when missing."""
+    return _load(request.param)
+
+
+@pytest.fixture(scope="session")
+def load_backend():
+    """A function loading a backend by name, skipping the test when it is missing."""
+    return _load
+
+
+@pytest.fixture(scope="session")
+def tiny_image_folder(tmp_path_factory):
+    """Eight 64x64 sprites in the shared image-folder layout."""
+    return sprites(tmp_path_factory.mktemp("data"), count=8)
+
+
+def random_batch(backend, shape_nchw, seed=0, low=-1.0, high=1.0):
+    """A float32 batch given by its NCHW shape, as a tensor in the backend's layout."""
+    rng = np.random.default_rng(seed)
+    array = rng.uniform(low, high, size=shape_nchw).astype(np.float32)
+    return backend.as_tensor(array_in_layout(array, backend.LAYOUT))

@@ -1,0 +1,73 @@
+"""``python -m dcgan.<backend>.train`` end to end, and its answers to bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from dcgan.config import SAMPLE_COLS, SAMPLE_ROWS, Config
+from dcgan.weights import load_weights
+
+
+def run_main(backend, argv):
+    return backend.main(list(map(str, argv)))
+
+
+def test_the_command_line_writes_every_output(backend, tiny_image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_main(backend, ["--data-dir", tiny_image_folder, "--epochs", 1, "--batch-size", 4,
+                              "--num-workers", 0, "--device", "cpu", "--out", out]) == 0
+    assert "examples/sec on" in capsys.readouterr().out
+    config = Config.from_json((out / "config.json").read_text())
+    assert config.num_epochs == 1 and config.batch_size == 4
+    (row,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert row["epoch"] == 1 and row["examples"] == 8
+    grid = Image.open(out / "samples" / "epoch_001.png")
+    assert grid.size == (SAMPLE_COLS * 64, SAMPLE_ROWS * 64)
+    assert Image.open(out / "losses.png").size[0] > 100
+    weights = load_weights(out / "weights.safetensors")
+    assert set(weights) == {"net_G", "net_D"}
+    native = {p.name.split(".")[0] for p in out.iterdir() if p.name.startswith("net_")}
+    assert native == {"net_G", "net_D"}
+
+
+def test_help_runs_as_a_module(backend):
+    result = subprocess.run([sys.executable, "-m", f"dcgan.{backend.NAME}.train", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for option in ("--dataset", "--data-dir", "--data-root", "--epochs", "--batch-size", "--lr",
+                   "--latent-dim", "--seed", "--device", "--out", "--num-workers", "--eager"):
+        assert option in result.stdout
+
+
+def _bad_inputs(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with_text = tmp_path / "with_text"
+    (with_text / "cats").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(with_text / "cats" / "1.png")
+    (with_text / "cats" / "readme.txt").write_text("not an image")
+    return {
+        "missing data dir": (["--data-dir", tmp_path / "missing"], "does not exist"),
+        "empty data dir": (["--data-dir", empty], "no class sub-folders"),
+        "not an image": (["--data-dir", with_text], "readme.txt"),
+        "zero epochs": (["--dataset", "sprites", "--epochs", "0"], "--epochs: must be at least 1"),
+        "negative batch size": (["--dataset", "sprites", "--batch-size", "-4"],
+                                "--batch-size: must be at least 1"),
+        "zero learning rate": (["--dataset", "sprites", "--lr", "0"], "--lr: must be greater"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing data dir", "empty data dir", "not an image",
+                                  "zero epochs", "negative batch size", "zero learning rate"])
+def test_bad_input_gets_a_clear_error_not_a_traceback(backend, tmp_path, capsys, case):
+    argv, words = _bad_inputs(tmp_path)[case]
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(backend, [*argv, "--data-root", tmp_path / "cache", "--out", tmp_path / "run"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists(), "nothing is written for a refused run"

@@ -1,0 +1,190 @@
+"""Datasets: the chapter's download path against a loopback server, the synthetic
+sprites, and the checks on a user's image folder."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan.datasets import (DatasetError, RemoteArchive, SPRITE_CLASSES, download, extract_zip,
+                            fetch_archive, image_folder, list_images, sprites)
+
+
+def _png_bytes(color) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+POKEMON_LIKE = {"pokemon/1/1.png": _png_bytes("red"), "pokemon/2/2.png": _png_bytes("blue")}
+
+
+class LoopbackServer:
+    """Serves fixed bytes at /<name> on 127.0.0.1 and counts the requests."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files, self.requests = files, []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append(self.path)
+                body = server.files.get(self.path.lstrip("/"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def served_zip():
+    data = make_zip(POKEMON_LIKE)
+    with LoopbackServer({"pokemon.zip": data}) as server:
+        yield server, RemoteArchive("pokemon", server.url("pokemon.zip"),
+                                    hashlib.sha1(data).hexdigest())
+
+
+def test_a_zip_with_the_right_hash_is_cached_and_extracted(served_zip, tmp_path):
+    server, archive = served_zip
+    folder = fetch_archive(archive, tmp_path)
+    assert folder == tmp_path / "pokemon" / "pokemon"
+    assert [p.relative_to(folder).as_posix() for p in list_images(folder)] == ["1/1.png",
+                                                                               "2/2.png"]
+    assert (tmp_path / "pokemon.zip").is_file()
+    assert server.requests == ["/pokemon.zip"]
+
+
+def test_a_second_call_uses_the_cache_without_a_request(served_zip, tmp_path):
+    server, archive = served_zip
+    first = fetch_archive(archive, tmp_path)
+    second = fetch_archive(archive, tmp_path)
+    assert first == second
+    assert len(server.requests) == 1
+
+
+def test_a_wrong_hash_raises_and_leaves_nothing_in_the_cache(served_zip, tmp_path):
+    server, archive = served_zip
+    wrong = RemoteArchive(archive.name, archive.url, "0" * 40)
+    with pytest.raises(DatasetError, match="expected 0000"):
+        fetch_archive(wrong, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_url_names_the_url_and_the_offline_alternatives(tmp_path):
+    with LoopbackServer({}) as server:
+        url = server.url("pokemon.zip")
+    with pytest.raises(DatasetError) as err:
+        download(url, "0" * 40, tmp_path / "pokemon.zip")
+    message = str(err.value)
+    assert url in message and "--dataset sprites" in message and "--data-dir" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("evil", ["../escaped.png", "pokemon/../../escaped.png",
+                                  "/tmp/absolute-escape.png"])
+def test_a_zip_member_leaving_the_target_is_refused(tmp_path, evil):
+    zip_path = tmp_path / "evil.zip"
+    zip_path.write_bytes(make_zip({"pokemon/1/1.png": _png_bytes("red"), evil: b"x"}))
+    with pytest.raises(DatasetError, match="outside"):
+        extract_zip(zip_path, tmp_path / "out" / "pokemon")
+    assert not (tmp_path / "out" / "pokemon").exists()
+    assert not (tmp_path / "escaped.png").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == []
+
+
+def test_sprites_are_deterministic_and_split_into_classes(tmp_path):
+    a = sprites(tmp_path / "a", count=8)
+    b = sprites(tmp_path / "b", count=8)
+    files_a, files_b = list_images(a), list_images(b)
+    assert len(files_a) == 8
+    assert sorted({p.parent.name for p in files_a}) == sorted(SPRITE_CLASSES)
+    for fa, fb in zip(files_a, files_b):
+        assert fa.read_bytes() == fb.read_bytes()
+    image = np.asarray(Image.open(files_a[0]))
+    assert image.shape == (64, 64, 3) and image.std() > 10
+
+
+def test_sprites_are_made_once(tmp_path):
+    folder = sprites(tmp_path, count=4)
+    stamp = folder.stat().st_mtime_ns
+    assert sprites(tmp_path, count=4) == folder
+    assert folder.stat().st_mtime_ns == stamp
+
+
+def test_a_missing_data_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        image_folder(data_dir=tmp_path / "nope")
+
+
+def test_an_empty_data_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(DatasetError, match="no class sub-folders"):
+        image_folder(data_dir=tmp_path)
+
+
+def test_loose_images_without_class_folders_are_a_clear_error(tmp_path):
+    (tmp_path / "a.png").write_bytes(_png_bytes("red"))
+    with pytest.raises(DatasetError, match="only loose files"):
+        image_folder(data_dir=tmp_path)
+
+
+def test_a_file_that_is_not_an_image_is_named(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "1.png").write_bytes(_png_bytes("red"))
+    (tmp_path / "cats" / "notes.txt").write_text("hello")
+    with pytest.raises(DatasetError, match="notes.txt"):
+        image_folder(data_dir=tmp_path)
+
+
+def test_a_broken_png_is_named(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(DatasetError, match="broken.png"):
+        image_folder(data_dir=tmp_path)
+
+
+def test_a_good_data_dir_is_used_as_is(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "1.png").write_bytes(_png_bytes("red"))
+    (tmp_path / "cats" / ".DS_Store").write_bytes(b"junk")
+    assert image_folder(data_dir=tmp_path) == tmp_path
+
+
+def test_an_unknown_dataset_name_lists_the_choices(tmp_path):
+    with pytest.raises(DatasetError, match="sprites"):
+        image_folder("cifar", data_root=tmp_path)
