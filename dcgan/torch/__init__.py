@@ -4,12 +4,14 @@ Importing this package imports torch and torchvision, never TensorFlow or
 MXNet. The chapter's training code is in ``dcgan.torch.train``.
 """
 
+# ruff: noqa: E402
+
 NAME = "torch"
 LAYOUT = "NCHW"
 
-from dcgan.torch.blocks import D_block, G_block  # noqa: E402
-from dcgan.torch.data import as_numpy, as_tensor, load_data  # noqa: E402
-from dcgan.torch.nets import from_canonical, layers, net_D, net_G, to_canonical  # noqa: E402
+from dcgan.torch.blocks import D_block, G_block
+from dcgan.torch.data import as_numpy, as_tensor, load_data
+from dcgan.torch.nets import from_canonical, layers, net_D, net_G, to_canonical
 
 __all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "layers", "to_canonical",
            "from_canonical", "load_data", "as_tensor", "as_numpy"]

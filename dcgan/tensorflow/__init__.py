@@ -1,0 +1,44 @@
+"""The chapter's DCGAN in TensorFlow with Keras 3 (NHWC); see ``dcgan.backend``.
+
+Importing this package imports TensorFlow and Keras, never PyTorch or MXNet.
+Before TensorFlow is imported it sets two environment variables, only where
+the user has not set them: ``TF_CPP_MIN_LOG_LEVEL=2`` (silences TensorFlow's
+start-up chatter) and ``KERAS_BACKEND=tensorflow``. A ``KERAS_BACKEND``
+naming another backend is an error, since this package's code is TensorFlow's.
+"""
+
+# ruff: noqa: E402
+
+import importlib
+import importlib.util
+import os
+
+
+def _load_triton_first() -> None:
+    """CUDA builds of PyTorch install triton, whose native library crashes the process
+    (a segmentation fault) when it is loaded after TensorFlow's: both bundle LLVM.
+    Loading it first, where it is installed, lets PyTorch and TensorFlow share a
+    process (the parity tests, the side-by-side notebook). It does not import torch."""
+    if importlib.util.find_spec("triton") is None:
+        return
+    try:
+        importlib.import_module("triton._C.libtriton")
+    except ImportError:
+        pass
+
+
+_load_triton_first()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.setdefault("KERAS_BACKEND", "tensorflow") != "tensorflow":
+    raise ImportError(f"dcgan.tensorflow needs Keras's TensorFlow backend, but KERAS_BACKEND="
+                      f"{os.environ['KERAS_BACKEND']!r}; unset it or set it to 'tensorflow'")
+
+NAME = "tensorflow"
+LAYOUT = "NHWC"
+
+from dcgan.tensorflow.blocks import D_block, G_block
+from dcgan.tensorflow.data import as_numpy, as_tensor, load_data
+from dcgan.tensorflow.nets import from_canonical, layers, net_D, net_G, to_canonical
+
+__all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "layers", "to_canonical",
+           "from_canonical", "load_data", "as_tensor", "as_numpy"]

@@ -1,0 +1,60 @@
+"""The input pipeline in TensorFlow: ``tf.data`` over the shared image folder.
+
+The chapter's TF tab uses ``image_dataset_from_directory``; we list the files
+with the shared ``dcgan.datasets.list_images`` instead, so that all three
+backends read exactly the same images, and build the ``tf.data`` pipeline
+(decode, resize to 64x64, scale to [-1, 1], shuffle, batch, prefetch) here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dcgan.datasets import list_images
+
+IMAGE_SIZE = 64
+
+
+def _decode(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.resize(image, (IMAGE_SIZE, IMAGE_SIZE))  # float32 in [0, 255]
+    # ToTensor then Normalize(0.5, 0.5) in the other backends: x / 255 * 2 - 1.
+    return image / 127.5 - 1.0, label
+
+
+def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
+              shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
+    """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
+
+    ``num_workers`` images are decoded in parallel (0: one at a time);
+    ``seed`` fixes the shuffling order, reshuffled each epoch.
+    """
+    paths = list_images(folder)
+    class_names = [p.relative_to(folder).parts[0] for p in paths]
+    index = {name: i for i, name in enumerate(sorted(set(class_names)))}
+    labels = [index[name] for name in class_names]
+    dataset = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels))
+    if shuffle:
+        dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    if num_workers:
+        dataset = dataset.map(_decode, num_parallel_calls=num_workers, deterministic=True)
+    else:
+        dataset = dataset.map(_decode)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def as_tensor(array: np.ndarray, device: str | None = None) -> tf.Tensor:
+    """A float32 numpy array (NHWC) as a tensor, placed on ``device`` if given."""
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    if device is None:
+        return tf.convert_to_tensor(array)
+    with tf.device(device):
+        return tf.identity(tf.convert_to_tensor(array))
+
+
+def as_numpy(tensor: tf.Tensor) -> np.ndarray:
+    """A tensor as a numpy array (NHWC)."""
+    return np.asarray(tensor)

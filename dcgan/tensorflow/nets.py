@@ -1,0 +1,101 @@
+"""The chapter's generator and discriminator, in Keras 3 (NHWC).
+
+Shapes in the comments are for one example, (height, width, channels),
+with the chapter's n_G = n_D = 64; ``dcgan.shapes`` derives them. Both nets
+start from ``keras.Input`` so that they are built (their weights exist) as
+soon as they are made, like the other backends' nets.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import keras
+import numpy as np
+
+from dcgan.tensorflow.blocks import D_block, G_block
+from dcgan.weights import check_arrays
+
+# Keras kernels are (kh, kw, in, out) for Conv2D and (kh, kw, out, in) for
+# Conv2DTranspose; the canonical layouts are (out, in, kh, kw) and
+# (in, out, kh, kw). Reversing the channel axes and moving them first is
+# the same permutation for both.
+_KERAS_TO_CANONICAL = (3, 2, 0, 1)
+_CANONICAL_TO_KERAS = (2, 3, 1, 0)
+
+
+def net_G(latent_dim: int = 100, n_G: int = 64) -> keras.Sequential:
+    """The generator: noise (N, 1, 1, latent_dim) to images (N, 64, 64, 3) in (-1, 1)."""
+    return keras.Sequential([
+        keras.Input(shape=(1, 1, latent_dim)),
+        G_block(in_channels=latent_dim, out_channels=n_G * 8,
+                strides=1, padding=0),                        # Output: (4, 4, 64 * 8)
+        G_block(in_channels=n_G * 8, out_channels=n_G * 4),  # Output: (8, 8, 64 * 4)
+        G_block(in_channels=n_G * 4, out_channels=n_G * 2),  # Output: (16, 16, 64 * 2)
+        G_block(in_channels=n_G * 2, out_channels=n_G),      # Output: (32, 32, 64)
+        keras.layers.Conv2DTranspose(3, kernel_size=4, strides=2, padding="same",
+                                     use_bias=False),         # Output: (64, 64, 3)
+        keras.layers.Activation("tanh")])
+
+
+def net_D(n_D: int = 64, alpha: float = 0.2) -> keras.Sequential:
+    """The discriminator: images (N, 64, 64, 3) to one logit each, (N, 1, 1, 1)."""
+    return keras.Sequential([
+        keras.Input(shape=(64, 64, 3)),
+        D_block(n_D, alpha=alpha),                                         # Output: (32, 32, 64)
+        D_block(in_channels=n_D, out_channels=n_D * 2, alpha=alpha),      # Output: (16, 16, 64 * 2)
+        D_block(in_channels=n_D * 2, out_channels=n_D * 4, alpha=alpha),  # Output: (8, 8, 64 * 4)
+        D_block(in_channels=n_D * 4, out_channels=n_D * 8, alpha=alpha),  # Output: (4, 4, 64 * 8)
+        keras.layers.Conv2D(1, kernel_size=4, use_bias=False)])           # Output: (1, 1, 1)
+
+
+def layers(net: keras.Sequential) -> list[keras.layers.Layer]:
+    """The net's layers in the chapter's order (the final tanh of net_G is its own layer)."""
+    return list(net.layers)
+
+
+def _canonical_variables(net: keras.Sequential) -> dict[str, keras.Variable]:
+    """The net's variables under their canonical names (kernels still in Keras's layout)."""
+    variables: dict[str, keras.Variable] = {}
+    for i, layer in enumerate(net.layers):
+        if isinstance(layer, (G_block, D_block)):
+            conv_name = "conv2d_trans" if isinstance(layer, G_block) else "conv2d"
+            variables[f"{i}.{conv_name}.weight"] = getattr(layer, conv_name).kernel
+            bn = layer.batch_norm
+            variables.update({f"{i}.batch_norm.gamma": bn.gamma,
+                              f"{i}.batch_norm.beta": bn.beta,
+                              f"{i}.batch_norm.running_mean": bn.moving_mean,
+                              f"{i}.batch_norm.running_var": bn.moving_variance})
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            variables[f"{i}.conv2d_trans.weight"] = layer.kernel
+        elif isinstance(layer, keras.layers.Conv2D):
+            variables[f"{i}.conv2d.weight"] = layer.kernel
+    return variables
+
+
+def _is_kernel(name: str) -> bool:
+    return name.endswith(".weight")
+
+
+def _canonical_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(shape[i] for i in _KERAS_TO_CANONICAL) if _is_kernel(name) else tuple(shape)
+
+
+def to_canonical(net: keras.Sequential) -> dict[str, np.ndarray]:
+    """The net's weights as ``{canonical name: numpy array}``, kernels transposed to NCHW."""
+    arrays = {}
+    for name, variable in _canonical_variables(net).items():
+        value = keras.ops.convert_to_numpy(variable)
+        arrays[name] = value.transpose(_KERAS_TO_CANONICAL).copy() if _is_kernel(name) else value
+    return arrays
+
+
+def from_canonical(net: keras.Sequential, arrays: Mapping[str, np.ndarray]) -> None:
+    """Load canonical weights into ``net``; every name and shape is checked before anything
+    is assigned, so a mismatch leaves the net untouched."""
+    variables = _canonical_variables(net)
+    check_arrays({name: _canonical_shape(name, v.shape) for name, v in variables.items()},
+                 arrays, "the weights for this net")
+    for name, variable in variables.items():
+        value = np.asarray(arrays[name], dtype=np.float32)
+        variable.assign(value.transpose(_CANONICAL_TO_KERAS) if _is_kernel(name) else value)

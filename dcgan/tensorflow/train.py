@@ -1,0 +1,205 @@
+"""Training the chapter's DCGAN with TensorFlow/Keras 3: ``python -m dcgan.tensorflow.train``.
+
+``update_D``, ``update_G`` and ``train`` keep the chapter's names and
+signatures; the epoch loop, the progress bar and the run folder are shared
+with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
+Where this differs from the chapter's TF tab:
+
+* the nets are called with ``training=True`` in the updates. The chapter
+  omits it, and outside ``fit()`` a Keras layer then runs BatchNorm in
+  inference mode (running statistics, never updated), unlike the other tabs;
+* the loss keeps each example in its own row, so ``reduction="sum"`` sums
+  over the batch directly (the chapter squeezes the logits to (N,), which
+  makes Keras average over the batch, and multiplies by the batch size to
+  get the sum back);
+* BatchNorm and Adam constants are PyTorch's (``dcgan.config``), and the
+  learning rate and epochs are the other tabs' 0.005 / 20, not 0.0005 / 40;
+* the step runs as a compiled ``tf.function`` unless ``--eager``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dcgan import cli
+from dcgan.config import ADAM_EPSILON, Config
+from dcgan.files import atomic_path
+from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
+from dcgan.runs import RunFolder
+from dcgan.tensorflow import LAYOUT, NAME
+from dcgan.tensorflow.data import as_numpy, as_tensor
+from dcgan.tensorflow.nets import from_canonical, to_canonical
+from dcgan.weights import initialize_nets
+
+
+def make_loss() -> keras.losses.Loss:
+    """Binary cross-entropy on logits, summed over the batch (fed (N, 1) labels and logits)."""
+    return keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum")
+
+
+def make_trainers(net_D: keras.Model, net_G: keras.Model, lr: float, beta1: float = 0.5,
+                  beta2: float = 0.999) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
+    """Adam for each net with the chapter's betas and the shared epsilon (Keras's default is
+    1e-7), built so that a compiled step creates no variables."""
+    trainers = []
+    for net in (net_D, net_G):
+        trainer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
+                                        epsilon=ADAM_EPSILON)
+        trainer.build(net.trainable_variables)
+        trainers.append(trainer)
+    return trainers[0], trainers[1]
+
+
+def _as_float(loss: tf.Tensor) -> float | tf.Tensor:
+    """A Python float when running eagerly (the chapter's contract); inside a compiled
+    ``tf.function`` the tensor itself, which the caller converts after the step."""
+    return float(loss) if tf.executing_eagerly() else loss
+
+
+def update_D(X: tf.Tensor, Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model,
+             loss: keras.losses.Loss, trainer_D: keras.optimizers.Optimizer) -> float:
+    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss."""
+    batch_size = X.shape[0] if X.shape[0] is not None else tf.shape(X)[0]
+    ones = tf.ones((batch_size, 1))  # Labels corresponding to real data
+    zeros = tf.zeros((batch_size, 1))  # Labels corresponding to fake data
+    # Do not need to compute gradient for `net_G`, so it is outside GradientTape
+    fake_X = net_G(Z, training=True)
+    with tf.GradientTape() as tape:
+        real_Y = tf.reshape(net_D(X, training=True), (-1, 1))
+        fake_Y = tf.reshape(net_D(fake_X, training=True), (-1, 1))
+        loss_D = (loss(ones, real_Y) + loss(zeros, fake_Y)) / 2
+    grads_D = tape.gradient(loss_D, net_D.trainable_variables)
+    trainer_D.apply_gradients(zip(grads_D, net_D.trainable_variables))
+    return _as_float(loss_D)
+
+
+def update_G(Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
+             trainer_G: keras.optimizers.Optimizer) -> float:
+    """Update the generator so that ``net_D`` takes its fakes for real; returns the summed loss."""
+    batch_size = Z.shape[0] if Z.shape[0] is not None else tf.shape(Z)[0]
+    ones = tf.ones((batch_size, 1))
+    with tf.GradientTape() as tape:
+        # We could reuse `fake_X` from `update_D` to save computation
+        fake_X = net_G(Z, training=True)
+        # Recomputing `fake_Y` is needed since `net_D` is changed
+        fake_Y = tf.reshape(net_D(fake_X, training=True), (-1, 1))
+        loss_G = loss(ones, fake_Y)
+    grads_G = tape.gradient(loss_G, net_G.trainable_variables)
+    trainer_G.apply_gradients(zip(grads_G, net_G.trainable_variables))
+    return _as_float(loss_G)
+
+
+def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
+              trainer_D: keras.optimizers.Optimizer, trainer_G: keras.optimizers.Optimizer,
+              latent_dim: int, eager: bool = False
+              ) -> Callable[[tf.Tensor, tf.Tensor], tuple[float, float]]:
+    """``step(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
+    (the default) or run eagerly as in the chapter."""
+
+    def both_updates(X, Z):
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
+                update_G(Z, net_D, net_G, loss, trainer_G))
+
+    if eager:
+        return both_updates
+    # A batch dimension of None lets the last, smaller batch reuse the graph.
+    compiled = tf.function(both_updates, input_signature=[
+        tf.TensorSpec((None, 64, 64, 3), tf.float32),
+        tf.TensorSpec((None, 1, 1, latent_dim), tf.float32)])
+
+    def step(X, Z):
+        loss_D, loss_G = compiled(X, Z)
+        return float(loss_D), float(loss_G)
+
+    return step
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow so that two CPU runs give the same losses."""
+    keras.utils.set_random_seed(seed)
+
+
+def resolve_device(choice: str = "auto") -> str:
+    """``auto`` (a GPU if TensorFlow sees one), ``cpu`` or ``gpu`` (an error without one)."""
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if choice == "cpu":
+        return "/CPU:0"
+    if choice in ("gpu", "cuda"):
+        if not has_gpu:
+            raise ValueError("--device gpu: TensorFlow sees no GPU here; use --device cpu or auto")
+        return "/GPU:0"
+    if choice == "auto":
+        return "/GPU:0" if has_gpu else "/CPU:0"
+    raise ValueError(f"unknown device {choice!r}; choose auto, cpu or gpu")
+
+
+def generate(net_G: keras.Model, Z: tf.Tensor) -> np.ndarray:
+    """Images from noise, (N, 64, 64, 3) in [-1, 1], as numpy.
+
+    BatchNorm uses the running statistics (inference mode), so drawing
+    samples does not change the model.
+    """
+    return as_numpy(net_G(Z, training=False))
+
+
+def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> list[Path]:
+    """Save both nets' weights as ``net_D.weights.h5`` and ``net_G.weights.h5`` in ``folder``."""
+    paths = []
+    for name, net in (("net_D", net_D), ("net_G", net_G)):
+        path = Path(folder) / f"{name}.weights.h5"
+        with atomic_path(path, suffix=".weights.h5") as tmp:
+            net.save_weights(tmp)
+        paths.append(path)
+    return paths
+
+
+def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,
+          lr: float, latent_dim: int, device: str | None = None, *,
+          config: Config | None = None, run: RunFolder | None = None) -> list[EpochMetrics]:
+    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
+
+    After each epoch the fixed-noise samples and metrics go to ``run`` (if
+    given); the chapter's final line is printed at the end.
+    """
+    config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
+    device = device or resolve_device("auto")
+    loss = make_loss()
+    # The chapter draws every parameter from N(0, 0.02) with Keras's
+    # initializers; we draw the same distribution with numpy so all backends
+    # start alike.
+    initialize_nets(net_D, net_G, to_canonical, from_canonical, config.init_std, config.seed,
+                    config.init_from)
+    with tf.device(device):
+        trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+        two_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
+                                eager=config.eager)
+        Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT))
+
+        def step(X: tf.Tensor) -> tuple[float, float, int]:
+            batch_size = X.shape[0]
+            Z = tf.random.normal(mean=0, stddev=1, shape=(batch_size, 1, 1, latent_dim))
+            loss_D, loss_G = two_updates(X, Z)
+            return loss_D, loss_G, batch_size
+
+        def end_epoch(metrics: EpochMetrics) -> None:
+            if run is not None:
+                run.end_epoch(metrics, generate(net_G, Z_fixed))
+
+        history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch)
+    print(final_line(history[-1], device))
+    return history
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dcgan.tensorflow.train``; see ``--help``."""
+    return cli.main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
