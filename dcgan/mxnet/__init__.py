@@ -1,0 +1,29 @@
+"""The chapter's DCGAN in MXNet Gluon (NCHW), with MXNet's numpy interface; see
+``dcgan.backend``.
+
+Importing this package imports MXNet, never PyTorch or TensorFlow.
+"""
+
+# ruff: noqa: E402
+import numpy
+
+# MXNet 1.9.1, the last release, uses the alias `numpy.bool`, which numpy
+# removed in 1.24; without it `import mxnet` fails with AttributeError. This
+# is the one place the project restores it, before mxnet is first imported.
+if "bool" not in vars(numpy):  # hasattr() would trigger numpy's FutureWarning
+    numpy.bool = bool
+
+from mxnet import npx
+
+# The chapter's MXNet code uses MXNet's numpy interface (mxnet.np).
+npx.set_np()
+
+NAME = "mxnet"
+LAYOUT = "NCHW"
+
+from dcgan.mxnet.blocks import D_block, G_block
+from dcgan.mxnet.data import as_numpy, as_tensor, load_data
+from dcgan.mxnet.nets import from_canonical, layers, net_D, net_G, to_canonical
+
+__all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "layers", "to_canonical",
+           "from_canonical", "load_data", "as_tensor", "as_numpy"]

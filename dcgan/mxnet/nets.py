@@ -1,0 +1,84 @@
+"""The chapter's generator and discriminator, in Gluon (NCHW).
+
+Shapes in the comments are for one example, (channels, height, width),
+with the chapter's n_G = n_D = 64; ``dcgan.shapes`` derives them.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as onp
+from mxnet import gluon, np
+from mxnet.gluon import nn
+
+from dcgan.mxnet.blocks import D_block, G_block, built
+from dcgan.weights import check_arrays
+
+
+def net_G(latent_dim: int = 100, n_G: int = 64) -> nn.HybridSequential:
+    """The generator: noise (N, latent_dim, 1, 1) to images (N, 3, 64, 64) in (-1, 1)."""
+    net = nn.HybridSequential()
+    net.add(G_block(in_channels=latent_dim, out_channels=n_G * 8,
+                    strides=1, padding=0),                        # Output: (64 * 8, 4, 4)
+            G_block(in_channels=n_G * 8, out_channels=n_G * 4),  # Output: (64 * 4, 8, 8)
+            G_block(in_channels=n_G * 4, out_channels=n_G * 2),  # Output: (64 * 2, 16, 16)
+            G_block(in_channels=n_G * 2, out_channels=n_G),      # Output: (64, 32, 32)
+            built(nn.Conv2DTranspose(3, kernel_size=4, strides=2, padding=1,
+                                     in_channels=n_G, use_bias=False)),  # Output: (3, 64, 64)
+            nn.Activation("tanh"))
+    return net
+
+
+def net_D(n_D: int = 64, alpha: float = 0.2) -> nn.HybridSequential:
+    """The discriminator: images (N, 3, 64, 64) to one logit each, (N, 1, 1, 1)."""
+    net = nn.HybridSequential()
+    net.add(D_block(n_D, alpha=alpha),                                         # Output: (64, 32, 32)
+            D_block(in_channels=n_D, out_channels=n_D * 2, alpha=alpha),      # Output: (64 * 2, 16, 16)
+            D_block(in_channels=n_D * 2, out_channels=n_D * 4, alpha=alpha),  # Output: (64 * 4, 8, 8)
+            D_block(in_channels=n_D * 4, out_channels=n_D * 8, alpha=alpha),  # Output: (64 * 8, 4, 4)
+            built(nn.Conv2D(1, kernel_size=4, in_channels=n_D * 8,
+                            use_bias=False)))                                  # Output: (1, 1, 1)
+    return net
+
+
+def layers(net: nn.HybridSequential) -> list[nn.HybridBlock]:
+    """The net's layers in the chapter's order (the final tanh of net_G is its own layer)."""
+    return [net[i] for i in range(len(net))]
+
+
+def _canonical_parameters(net: nn.HybridSequential) -> dict[str, gluon.Parameter]:
+    """The net's parameters under their canonical names.
+
+    Gluon's layouts are already the canonical ones, so nothing is transposed.
+    """
+    parameters: dict[str, gluon.Parameter] = {}
+    for i, layer in enumerate(layers(net)):
+        if isinstance(layer, (G_block, D_block)):
+            conv_name = "conv2d_trans" if isinstance(layer, G_block) else "conv2d"
+            parameters[f"{i}.{conv_name}.weight"] = getattr(layer, conv_name).weight
+            bn = layer.batch_norm
+            parameters.update({f"{i}.batch_norm.gamma": bn.gamma,
+                               f"{i}.batch_norm.beta": bn.beta,
+                               f"{i}.batch_norm.running_mean": bn.running_mean,
+                               f"{i}.batch_norm.running_var": bn.running_var})
+        elif isinstance(layer, nn.Conv2DTranspose):
+            parameters[f"{i}.conv2d_trans.weight"] = layer.weight
+        elif isinstance(layer, nn.Conv2D):
+            parameters[f"{i}.conv2d.weight"] = layer.weight
+    return parameters
+
+
+def to_canonical(net: nn.HybridSequential) -> dict[str, onp.ndarray]:
+    """The net's weights as ``{canonical name: numpy array}`` (see ``dcgan.weights``)."""
+    return {name: p.data().asnumpy() for name, p in _canonical_parameters(net).items()}
+
+
+def from_canonical(net: nn.HybridSequential, arrays: Mapping[str, onp.ndarray]) -> None:
+    """Load canonical weights into ``net``; every name and shape is checked before anything
+    is set, so a mismatch leaves the net untouched."""
+    parameters = _canonical_parameters(net)
+    check_arrays({name: tuple(p.shape) for name, p in parameters.items()}, arrays,
+                 "the weights for this net")
+    for name, p in parameters.items():
+        p.set_data(np.array(onp.asarray(arrays[name], dtype=onp.float32), ctx=p.list_ctx()[0]))

@@ -1,0 +1,173 @@
+"""Training the chapter's DCGAN with MXNet Gluon: ``python -m dcgan.mxnet.train``.
+
+``update_D``, ``update_G`` and ``train`` keep the chapter's names and
+signatures; the epoch loop, the progress bar and the run folder are shared
+with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
+Where this differs from the chapter's MXNet tab:
+
+* ``trainer.step(1)`` instead of ``trainer.step(batch_size)``: the chapter's
+  MXNet tab divides the gradient by the batch size (it minimises the mean
+  loss), while its PyTorch tab minimises the sum. We minimise the sum in all
+  three backends so that they compute the same update;
+* BatchNorm scale and shift start from the shared N(0, 0.02) draw like the
+  other tabs' (``init.Normal`` leaves them at 1 and 0);
+* the nets are hybridized (compiled) unless ``--eager``.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import mxnet as mx
+import numpy as onp
+from mxnet import autograd, gluon, np
+
+from dcgan import cli
+from dcgan.config import ADAM_EPSILON, Config
+from dcgan.files import atomic_path
+from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
+from dcgan.mxnet import LAYOUT, NAME
+from dcgan.mxnet.data import as_numpy, as_tensor
+from dcgan.mxnet.nets import from_canonical, to_canonical
+from dcgan.runs import RunFolder
+from dcgan.weights import initialize_nets
+
+
+def make_loss() -> gluon.loss.Loss:
+    """Binary cross-entropy on logits, one value per example (summed in the updates)."""
+    return gluon.loss.SigmoidBCELoss()
+
+
+def make_trainers(net_D: gluon.Block, net_G: gluon.Block, lr: float, beta1: float = 0.5,
+                  beta2: float = 0.999) -> tuple[gluon.Trainer, gluon.Trainer]:
+    """Adam for each net with the chapter's betas and the shared epsilon."""
+    hyperparameters = {"learning_rate": lr, "beta1": beta1, "beta2": beta2,
+                       "epsilon": ADAM_EPSILON}
+    return (gluon.Trainer(net_D.collect_params(), "adam", hyperparameters),
+            gluon.Trainer(net_G.collect_params(), "adam", hyperparameters))
+
+
+def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block,
+             loss: gluon.loss.Loss, trainer_D: gluon.Trainer) -> float:
+    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss."""
+    batch_size = X.shape[0]
+    ones = np.ones((batch_size,), ctx=X.ctx)
+    zeros = np.zeros((batch_size,), ctx=X.ctx)
+    with autograd.record():
+        real_Y = net_D(X)
+        fake_X = net_G(Z)
+        # Do not need to compute gradient for `net_G`, detach it from
+        # computing gradients.
+        fake_Y = net_D(fake_X.detach())
+        loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
+    loss_D.backward()
+    trainer_D.step(1)  # the gradient of the summed loss, as in PyTorch (see module docs)
+    return float(loss_D.sum())
+
+
+def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
+             trainer_G: gluon.Trainer) -> float:
+    """Update the generator so that ``net_D`` takes its fakes for real; returns the summed loss."""
+    batch_size = Z.shape[0]
+    ones = np.ones((batch_size,), ctx=Z.ctx)
+    with autograd.record():
+        # We could reuse `fake_X` from `update_D` to save computation
+        fake_X = net_G(Z)
+        # Recomputing `fake_Y` is needed since `net_D` is changed
+        fake_Y = net_D(fake_X)
+        loss_G = loss(fake_Y, ones)
+    loss_G.backward()
+    trainer_G.step(1)
+    return float(loss_G.sum())
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and MXNet so that two CPU runs give the same losses."""
+    random.seed(seed)
+    onp.random.seed(seed)
+    mx.random.seed(seed)
+
+
+def resolve_device(choice: str = "auto") -> mx.Context:
+    """``auto`` (a GPU if MXNet sees one), ``cpu`` or ``gpu`` (an error without one)."""
+    has_gpu = mx.context.num_gpus() > 0
+    if choice == "cpu":
+        return mx.cpu()
+    if choice in ("gpu", "cuda"):
+        if not has_gpu:
+            raise ValueError("--device gpu: MXNet sees no GPU here (the pip package mxnet is "
+                             "CPU-only); use --device cpu or auto")
+        return mx.gpu(0)
+    if choice == "auto":
+        return mx.gpu(0) if has_gpu else mx.cpu()
+    raise ValueError(f"unknown device {choice!r}; choose auto, cpu or gpu")
+
+
+def generate(net_G: gluon.Block, Z: np.ndarray) -> onp.ndarray:
+    """Images from noise, (N, 3, 64, 64) in [-1, 1], as numpy.
+
+    Outside ``autograd.record()`` BatchNorm uses the running statistics
+    (inference mode), so drawing samples does not change the model.
+    """
+    return as_numpy(net_G(Z))
+
+
+def save_weights(net_D: gluon.Block, net_G: gluon.Block, folder: str | Path) -> list[Path]:
+    """Save both nets' parameters as ``net_D.params`` and ``net_G.params`` in ``folder``."""
+    paths = []
+    for name, net in (("net_D", net_D), ("net_G", net_G)):
+        path = Path(folder) / f"{name}.params"
+        with atomic_path(path) as tmp:
+            net.save_parameters(str(tmp))
+        paths.append(path)
+    return paths
+
+
+def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epochs: int,
+          lr: float, latent_dim: int, device: mx.Context | None = None, *,
+          config: Config | None = None, run: RunFolder | None = None) -> list[EpochMetrics]:
+    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
+
+    After each epoch the fixed-noise samples and metrics go to ``run`` (if
+    given); the chapter's final line is printed at the end.
+    """
+    config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
+    device = device or resolve_device("auto")
+    loss = make_loss()
+    # The chapter calls net.initialize(init.Normal(0.02)); we load the shared
+    # N(0, 0.02) draw so all backends start alike.
+    initialize_nets(net_D, net_G, to_canonical, from_canonical, config.init_std, config.seed,
+                    config.init_from)
+    for net in (net_D, net_G):
+        net.collect_params().reset_ctx(device)
+        if not config.eager:
+            net.hybridize(static_alloc=True, static_shape=True)
+    trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+    Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
+
+    def step(X: np.ndarray) -> tuple[float, float, int]:
+        batch_size = X.shape[0]
+        Z = np.random.normal(0, 1, size=(batch_size, latent_dim, 1, 1))
+        X, Z = X.as_in_ctx(device), Z.as_in_ctx(device)
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
+                update_G(Z, net_D, net_G, loss, trainer_G), batch_size)
+
+    def end_epoch(metrics: EpochMetrics) -> None:
+        if run is not None:
+            run.end_epoch(metrics, generate(net_G, Z_fixed))
+
+    history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch)
+    print(final_line(history[-1], device))
+    return history
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dcgan.mxnet.train``; see ``--help``."""
+    return cli.main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""What only the MXNet backend has to prove: hybridized (compiled) nets compute what the
+imperative nets compute, and the numpy alias it needs is restored in one place."""
+
+import numpy as np
+import pytest
+
+from conftest import random_batch
+from dcgan.weights import init_weights
+
+
+@pytest.fixture(scope="module")
+def mxb(load_backend):
+    return load_backend("mxnet")
+
+
+@pytest.mark.parametrize("net_name, shape", [("net_G", (8, 100, 1, 1)),
+                                             ("net_D", (8, 3, 64, 64))])
+@pytest.mark.parametrize("training", [False, True])
+def test_hybridized_and_imperative_nets_give_the_same_outputs(mxb, net_name, shape, training):
+    from mxnet import autograd
+
+    x = random_batch(mxb, shape, seed=7)
+    outputs = []
+    for hybridize in (False, True):
+        net = getattr(mxb, net_name)()
+        mxb.from_canonical(net, init_weights(3)[net_name])
+        if hybridize:
+            net.hybridize(static_alloc=True, static_shape=True)
+        with autograd.record(train_mode=training):
+            outputs.append(mxb.as_numpy(net(x)))
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+def test_eager_and_hybridized_training_give_the_same_losses(mxb, tiny_image_folder):
+    from dcgan.config import Config
+
+    losses = {}
+    for eager in (True, False):
+        mxb.set_seed(0)
+        net_D, net_G = mxb.net_D(), mxb.net_G()
+        data_iter = mxb.load_data(tiny_image_folder, batch_size=4, seed=0)
+        config = Config(num_epochs=1, batch_size=4, eager=eager)
+        history = mxb.train(net_D, net_G, data_iter, 1, config.lr, 100,
+                            mxb.resolve_device("cpu"), config=config)
+        losses[eager] = (history[0].loss_D, history[0].loss_G)
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+
+
+def test_the_numpy_bool_alias_is_restored_only_by_the_mxnet_package():
+    from pathlib import Path
+
+    import dcgan
+
+    root = Path(dcgan.__file__).parent
+    setters = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+               if "numpy.bool = bool" in p.read_text()]
+    assert setters == ["mxnet/__init__.py"]
