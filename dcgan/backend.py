@@ -8,8 +8,8 @@ mirror each other file for file, each defining the names of :data:`CONTRACT`:
 module     names
 ========== ==============================================================
 blocks     ``G_block``, ``D_block``
-nets       ``net_G``, ``net_D``, ``layers``, ``to_canonical``,
-           ``from_canonical``
+nets       ``net_G``, ``net_D``, ``forward``, ``layers``,
+           ``to_canonical``, ``from_canonical``
 data       ``load_data``, ``as_tensor``, ``as_numpy``
 train      ``update_D``, ``update_G``, ``train``, ``main`` and the helpers
            ``make_loss``, ``make_trainers``, ``set_seed``,
@@ -69,6 +69,10 @@ class Backend(Protocol):
     def net_D(self, n_D: int = 64, alpha: float = 0.2) -> Any:
         """The chapter's discriminator, built: images (N, 3, 64, 64) to logits (N, 1, 1, 1)."""
 
+    def forward(self, net: Any, X: Any, training: bool = False) -> Any:
+        """``net(X)`` with BatchNorm on batch statistics (training, updating the running
+        statistics) or on running statistics (inference); no gradient recorded."""
+
     def layers(self, net: Any) -> list[Any]:
         """The net's layers in order, each callable on the previous one's output."""
 
@@ -95,8 +99,8 @@ class Backend(Protocol):
         """The chapter's loss: binary cross-entropy on logits, summed over the batch."""
 
     def make_trainers(self, net_D: Any, net_G: Any, lr: float, beta1: float = 0.5,
-                      beta2: float = 0.999) -> tuple[Any, Any]:
-        """Adam for each net, with the shared epsilon: ``(trainer_D, trainer_G)``."""
+                      beta2: float = 0.999, epsilon: float = 1e-8) -> tuple[Any, Any]:
+        """Adam for each net, computed as PyTorch computes it: ``(trainer_D, trainer_G)``."""
 
     def update_D(self, X: Any, Z: Any, net_D: Any, net_G: Any, loss: Any,
                  trainer_D: Any) -> float:
@@ -128,7 +132,7 @@ class Backend(Protocol):
 
 CONTRACT: dict[str, tuple[str, ...]] = {
     "blocks": ("G_block", "D_block"),
-    "nets": ("net_G", "net_D", "layers", "to_canonical", "from_canonical"),
+    "nets": ("net_G", "net_D", "forward", "layers", "to_canonical", "from_canonical"),
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
               "set_seed", "resolve_device", "generate", "save_weights"),

@@ -123,7 +123,9 @@ def save_weights(path: str | os.PathLike, weights: Weights) -> Path:
         raise WeightsError(f"weights hold unknown nets {unknown}; expected {NETS}")
     flat = {f"{net}/{name}": np.ascontiguousarray(a, dtype=np.float32)
             for net, arrays in weights.items() for name, a in arrays.items()}
-    data = save(flat, metadata={"format": "dcgan-canonical", "layout": "NCHW"})
+    # One metadata entry only: safetensors writes metadata from a hash map, so
+    # several entries would come out in varying order and the bytes would differ.
+    data = save(flat, metadata={"format": "dcgan-canonical-nchw"})
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)

@@ -55,3 +55,21 @@ def test_the_numpy_bool_alias_is_restored_only_by_the_mxnet_package():
     setters = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
                if "numpy.bool = bool" in p.read_text()]
     assert setters == ["mxnet/__init__.py"]
+
+
+def test_mxnet_updates_running_statistics_in_the_backward_pass_not_the_forward(mxb):
+    """The fact behind the one documented running-statistics difference: a training-mode
+    forward pass alone leaves them as they were (PyTorch and Keras would update them)."""
+    from mxnet import autograd
+
+    net = mxb.net_D()
+    mxb.from_canonical(net, init_weights(0)["net_D"])
+    x = random_batch(mxb, (4, 3, 64, 64), seed=8)
+    before = mxb.to_canonical(net)["0.batch_norm.running_mean"]
+    with autograd.record():
+        y = net(x)
+    after_forward = mxb.to_canonical(net)["0.batch_norm.running_mean"]
+    y.backward()
+    after_backward = mxb.to_canonical(net)["0.batch_norm.running_mean"]
+    assert np.array_equal(before, after_forward)
+    assert np.abs(after_backward - before).max() > 0

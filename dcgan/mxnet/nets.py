@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as onp
-from mxnet import gluon, np
+from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
 
 from dcgan.mxnet.blocks import D_block, G_block, built
@@ -45,6 +45,14 @@ def net_D(n_D: int = 64, alpha: float = 0.2) -> nn.HybridSequential:
 def layers(net: nn.HybridSequential) -> list[nn.HybridBlock]:
     """The net's layers in the chapter's order (the final tanh of net_G is its own layer)."""
     return [net[i] for i in range(len(net))]
+
+
+def forward(net: gluon.Block, X: np.ndarray, training: bool = False) -> np.ndarray:
+    """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
+    the running statistics) or on the running statistics; no gradient is recorded."""
+    mode = autograd.train_mode() if training else autograd.predict_mode()
+    with mode:
+        return net(X)
 
 
 def _canonical_parameters(net: nn.HybridSequential) -> dict[str, gluon.Parameter]:

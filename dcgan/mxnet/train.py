@@ -9,6 +9,7 @@ Where this differs from the chapter's MXNet tab:
   MXNet tab divides the gradient by the batch size (it minimises the mean
   loss), while its PyTorch tab minimises the sum. We minimise the sum in all
   three backends so that they compute the same update;
+* Adam adds its epsilon where PyTorch does (:class:`Adam`);
 * BatchNorm scale and shift start from the shared N(0, 0.02) draw like the
   other tabs' (``init.Normal`` leaves them at 1 and 0);
 * the nets are hybridized (compiled) unless ``--eager``.
@@ -16,6 +17,7 @@ Where this differs from the chapter's MXNet tab:
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 from pathlib import Path
@@ -31,7 +33,7 @@ from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
 from dcgan.mxnet import LAYOUT, NAME
 from dcgan.mxnet.data import as_numpy, as_tensor
-from dcgan.mxnet.nets import from_canonical, to_canonical
+from dcgan.mxnet.nets import forward, from_canonical, to_canonical
 from dcgan.runs import RunFolder
 from dcgan.weights import initialize_nets
 
@@ -41,13 +43,37 @@ def make_loss() -> gluon.loss.Loss:
     return gluon.loss.SigmoidBCELoss()
 
 
+class Adam(mx.optimizer.Adam):
+    """Gluon's Adam with PyTorch's placement of epsilon.
+
+    Gluon adds epsilon to sqrt(v) before the bias correction (the Adam
+    paper's "epsilon hat"), PyTorch after it: ``m_hat / (sqrt(v_hat) + eps)``.
+    At the first steps, with gradients of 1e-5 (common here), that changes
+    the update by percents; scaling epsilon by sqrt(1 - beta2^t) makes the
+    two identical.
+    """
+
+    def update(self, index, weight, grad, state):
+        """One Adam update of ``weight``, as PyTorch computes it."""
+        self._update_count(index)
+        t = self._index_update_count[index]
+        bias_correction1, bias_correction2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
+        mean, var = state
+        mx.nd.adam_update(weight, grad, mean, var, out=weight,
+                          lr=self._get_lr(index) * math.sqrt(bias_correction2) / bias_correction1,
+                          wd=self._get_wd(index), beta1=self.beta1, beta2=self.beta2,
+                          epsilon=self.epsilon * math.sqrt(bias_correction2),
+                          rescale_grad=self.rescale_grad)
+
+
 def make_trainers(net_D: gluon.Block, net_G: gluon.Block, lr: float, beta1: float = 0.5,
-                  beta2: float = 0.999) -> tuple[gluon.Trainer, gluon.Trainer]:
-    """Adam for each net with the chapter's betas and the shared epsilon."""
-    hyperparameters = {"learning_rate": lr, "beta1": beta1, "beta2": beta2,
-                       "epsilon": ADAM_EPSILON}
-    return (gluon.Trainer(net_D.collect_params(), "adam", hyperparameters),
-            gluon.Trainer(net_G.collect_params(), "adam", hyperparameters))
+                  beta2: float = 0.999,
+                  epsilon: float = ADAM_EPSILON) -> tuple[gluon.Trainer, gluon.Trainer]:
+    """Adam for each net with the chapter's betas, the shared epsilon and PyTorch's formula."""
+    return tuple(gluon.Trainer(net.collect_params(),
+                               Adam(learning_rate=lr, beta1=beta1, beta2=beta2,
+                                    epsilon=epsilon))
+                 for net in (net_D, net_G))
 
 
 def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block,
@@ -107,12 +133,12 @@ def resolve_device(choice: str = "auto") -> mx.Context:
 
 
 def generate(net_G: gluon.Block, Z: np.ndarray) -> onp.ndarray:
-    """Images from noise, (N, 3, 64, 64) in [-1, 1], as numpy.
+    """Images from noise as numpy, in [-1, 1] and the backend's layout.
 
-    Outside ``autograd.record()`` BatchNorm uses the running statistics
-    (inference mode), so drawing samples does not change the model.
+    BatchNorm uses the running statistics (inference mode), so drawing
+    samples does not change the model.
     """
-    return as_numpy(net_G(Z))
+    return as_numpy(forward(net_G, Z, training=False))
 
 
 def save_weights(net_D: gluon.Block, net_G: gluon.Block, folder: str | Path) -> list[Path]:

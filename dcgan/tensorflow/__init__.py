@@ -38,7 +38,7 @@ LAYOUT = "NHWC"
 
 from dcgan.tensorflow.blocks import D_block, G_block
 from dcgan.tensorflow.data import as_numpy, as_tensor, load_data
-from dcgan.tensorflow.nets import from_canonical, layers, net_D, net_G, to_canonical
+from dcgan.tensorflow.nets import forward, from_canonical, layers, net_D, net_G, to_canonical
 
-__all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "layers", "to_canonical",
-           "from_canonical", "load_data", "as_tensor", "as_numpy"]
+__all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "forward", "layers",
+           "to_canonical", "from_canonical", "load_data", "as_tensor", "as_numpy"]

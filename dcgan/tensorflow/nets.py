@@ -54,6 +54,12 @@ def layers(net: keras.Sequential) -> list[keras.layers.Layer]:
     return list(net.layers)
 
 
+def forward(net: keras.Layer, X, training: bool = False):
+    """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
+    the running statistics) or on the running statistics."""
+    return net(X, training=training)
+
+
 def _canonical_variables(net: keras.Sequential) -> dict[str, keras.Variable]:
     """The net's variables under their canonical names (kernels still in Keras's layout)."""
     variables: dict[str, keras.Variable] = {}

@@ -12,8 +12,9 @@ Where this differs from the chapter's TF tab:
   over the batch directly (the chapter squeezes the logits to (N,), which
   makes Keras average over the batch, and multiplies by the batch size to
   get the sum back);
-* BatchNorm and Adam constants are PyTorch's (``dcgan.config``), and the
-  learning rate and epochs are the other tabs' 0.005 / 20, not 0.0005 / 40;
+* BatchNorm and Adam constants are PyTorch's (``dcgan.config``), Adam adds
+  its epsilon where PyTorch does (:class:`Adam`), and the learning rate and
+  epochs are the other tabs' 0.005 / 20, not 0.0005 / 40;
 * the step runs as a compiled ``tf.function`` unless ``--eager``.
 """
 
@@ -34,7 +35,7 @@ from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
 from dcgan.runs import RunFolder
 from dcgan.tensorflow import LAYOUT, NAME
 from dcgan.tensorflow.data import as_numpy, as_tensor
-from dcgan.tensorflow.nets import from_canonical, to_canonical
+from dcgan.tensorflow.nets import forward, from_canonical, to_canonical
 from dcgan.weights import initialize_nets
 
 
@@ -43,14 +44,40 @@ def make_loss() -> keras.losses.Loss:
     return keras.losses.BinaryCrossentropy(from_logits=True, reduction="sum")
 
 
+class Adam(keras.optimizers.Adam):
+    """Keras's Adam with PyTorch's placement of epsilon.
+
+    Keras adds epsilon to sqrt(v) before the bias correction (the Adam
+    paper's "epsilon hat"), PyTorch after it: ``m_hat / (sqrt(v_hat) + eps)``.
+    At the first steps, with gradients of 1e-5 (common here), that changes
+    the update by percents; scaling epsilon by sqrt(1 - beta_2^t) makes the
+    two identical.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        """One Adam update of ``variable``, as PyTorch computes it."""
+        lr = keras.ops.cast(learning_rate, variable.dtype)
+        gradient = keras.ops.cast(gradient, variable.dtype)
+        step = keras.ops.cast(self.iterations + 1, variable.dtype)
+        bias_correction1 = 1 - keras.ops.power(keras.ops.cast(self.beta_1, variable.dtype), step)
+        bias_correction2 = 1 - keras.ops.power(keras.ops.cast(self.beta_2, variable.dtype), step)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, (gradient - m) * (1 - self.beta_1))
+        self.assign_add(v, (keras.ops.square(gradient) - v) * (1 - self.beta_2))
+        alpha = lr * keras.ops.sqrt(bias_correction2) / bias_correction1
+        epsilon = self.epsilon * keras.ops.sqrt(bias_correction2)
+        self.assign_sub(variable, m * alpha / (keras.ops.sqrt(v) + epsilon))
+
+
 def make_trainers(net_D: keras.Model, net_G: keras.Model, lr: float, beta1: float = 0.5,
-                  beta2: float = 0.999) -> tuple[keras.optimizers.Adam, keras.optimizers.Adam]:
-    """Adam for each net with the chapter's betas and the shared epsilon (Keras's default is
-    1e-7), built so that a compiled step creates no variables."""
+                  beta2: float = 0.999,
+                  epsilon: float = ADAM_EPSILON) -> tuple[Adam, Adam]:
+    """Adam for each net with the chapter's betas, the shared epsilon (Keras's default is
+    1e-7) and PyTorch's formula, built so that a compiled step creates no variables."""
     trainers = []
     for net in (net_D, net_G):
-        trainer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
-                                        epsilon=ADAM_EPSILON)
+        trainer = Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2, epsilon=epsilon)
         trainer.build(net.trainable_variables)
         trainers.append(trainer)
     return trainers[0], trainers[1]
@@ -140,12 +167,12 @@ def resolve_device(choice: str = "auto") -> str:
 
 
 def generate(net_G: keras.Model, Z: tf.Tensor) -> np.ndarray:
-    """Images from noise, (N, 64, 64, 3) in [-1, 1], as numpy.
+    """Images from noise as numpy, in [-1, 1] and the backend's layout.
 
     BatchNorm uses the running statistics (inference mode), so drawing
     samples does not change the model.
     """
-    return as_numpy(net_G(Z, training=False))
+    return as_numpy(forward(net_G, Z, training=False))
 
 
 def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> list[Path]:

@@ -46,6 +46,18 @@ def layers(net: nn.Sequential) -> list[nn.Module]:
     return list(net)
 
 
+def forward(net: nn.Module, X: torch.Tensor, training: bool = False) -> torch.Tensor:
+    """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
+    the running statistics) or on the running statistics; no gradient is recorded."""
+    was_training = net.training
+    net.train(training)
+    try:
+        with torch.no_grad():
+            return net(X)
+    finally:
+        net.train(was_training)
+
+
 def _canonical_tensors(net: nn.Sequential) -> dict[str, torch.Tensor]:
     """The net's parameters and BatchNorm statistics under their canonical names.
 

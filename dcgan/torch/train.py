@@ -23,7 +23,7 @@ from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
 from dcgan.runs import RunFolder
 from dcgan.torch import LAYOUT, NAME
 from dcgan.torch.data import as_numpy, as_tensor
-from dcgan.torch.nets import from_canonical, to_canonical
+from dcgan.torch.nets import forward, from_canonical, to_canonical
 from dcgan.weights import initialize_nets
 
 def make_loss() -> nn.Module:
@@ -32,9 +32,10 @@ def make_loss() -> nn.Module:
 
 
 def make_trainers(net_D: nn.Module, net_G: nn.Module, lr: float, beta1: float = 0.5,
-                  beta2: float = 0.999) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+                  beta2: float = 0.999,
+                  epsilon: float = ADAM_EPSILON) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """Adam for each net with the chapter's betas and the shared epsilon."""
-    hyperparameters = {"lr": lr, "betas": (beta1, beta2), "eps": ADAM_EPSILON}
+    hyperparameters = {"lr": lr, "betas": (beta1, beta2), "eps": epsilon}
     return (torch.optim.Adam(net_D.parameters(), **hyperparameters),
             torch.optim.Adam(net_G.parameters(), **hyperparameters))
 
@@ -96,17 +97,12 @@ def resolve_device(choice: str = "auto") -> torch.device:
 
 
 def generate(net_G: nn.Module, Z: torch.Tensor) -> np.ndarray:
-    """Images from noise, (N, 3, 64, 64) in [-1, 1], as numpy.
+    """Images from noise as numpy, in [-1, 1] and the backend's layout.
 
     BatchNorm uses the running statistics (inference mode), so drawing
-    samples does not change the model; the net is put back in training mode.
+    samples does not change the model.
     """
-    net_G.eval()
-    try:
-        with torch.no_grad():
-            return as_numpy(net_G(Z))
-    finally:
-        net_G.train()
+    return as_numpy(forward(net_G, Z, training=False))
 
 
 def save_weights(net_D: nn.Module, net_G: nn.Module, folder: str | Path) -> list[Path]:
