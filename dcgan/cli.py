@@ -58,6 +58,9 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     data.add_argument("--data-root", default=None, metavar="PATH",
                       help=f"dataset cache (default: ${'DCGAN_DATA_ROOT'} or "
                            f"{default_data_root()})")
+    data.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
+                      help="train on these class sub-folders only (e.g. --classes Sneaker "
+                           "for fashion-mnist)")
     data.add_argument("--num-images", type=positive_int, default=d.num_images,
                       help="number of images of the sprites dataset")
     data.add_argument("--num-workers", type=non_negative_int, default=d.num_workers,
@@ -86,7 +89,10 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The :class:`Config` of parsed options (raises ValueError on inconsistent values)."""
+    classes = tuple(c for arg in args.classes for c in arg.split(",") if c) if args.classes \
+        else None
     return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
+                  classes=classes,
                   num_images=args.num_images, num_workers=args.num_workers,
                   num_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
@@ -102,7 +108,7 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(args)
         folder = image_folder(config.dataset, config.data_dir, config.data_root,
-                              config.num_images)
+                              config.num_images, config.classes)
     except (ValueError, DatasetError) as err:
         parser.error(str(err))
     backend = backends.load(backend_name)

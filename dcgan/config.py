@@ -59,6 +59,7 @@ class Config:
     dataset: str = "pokemon"
     data_dir: str | None = None
     data_root: str | None = None
+    classes: tuple[str, ...] | None = None
     num_images: int = 2000
     # How the run is carried out.
     seed: int = 0
@@ -97,6 +98,8 @@ class Config:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown configuration keys {unknown}; known keys are {sorted(known)}")
+        if data.get("classes") is not None:
+            data["classes"] = tuple(data["classes"])
         return cls(**data)
 
     def save(self, path: Path) -> None:

@@ -10,7 +10,12 @@ JPEG files: the layout torchvision's ``ImageFolder`` and Gluon's
 * ``sprites``: small creature-like sprites drawn procedurally, offline and
   deterministic. It is **synthetic**: it exists so that the command line, the
   notebooks and the tests run without a network.
+* ``fashion-mnist``: the chapter's second exercise; the training set's two
+  IDX files, downloaded once from the dataset's published location, verified
+  by their published MD5 and converted into one folder per category.
 * ``--data-dir PATH``: any folder in the same layout.
+
+``classes`` (``--classes``) narrows any of them to some class sub-folders.
 
 Nothing half-made is ever left in the cache: downloads go to a temporary file
 renamed only when its hash matches, and folders are built beside their final
@@ -28,7 +33,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -72,31 +77,33 @@ def default_data_root() -> Path:
     return Path(cache) / "dcgan"
 
 
-def sha1_of(path: Path) -> str:
-    """The SHA-1 hex digest of a file, read in chunks."""
-    digest = hashlib.sha1()
+def digest_of(path: Path, algorithm: str = "sha1") -> str:
+    """The hex digest of a file (``sha1`` or ``md5``), read in chunks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def download(url: str, sha1: str, path: Path) -> Path:
-    """Fetch ``url`` into ``path`` unless a file with the right SHA-1 is already there.
+def download(url: str, sha1: str, path: Path, algorithm: str = "sha1") -> Path:
+    """Fetch ``url`` into ``path`` unless a file with the right digest is already there.
 
-    The bytes go to a temporary file beside ``path``, hashed while they
-    arrive, and are renamed into place only when the hash matches; on any
-    failure the temporary file is removed, so the cache never holds a partial
-    or wrong file.
+    ``sha1`` is the expected hex digest; ``algorithm`` names its hash (the
+    chapter's data hub publishes SHA-1, Fashion-MNIST publishes MD5). The
+    bytes go to a temporary file beside ``path``, hashed while they arrive,
+    and are renamed into place only when the hash matches; on any failure
+    the temporary file is removed, so the cache never holds a partial or
+    wrong file.
     """
     path = Path(path)
-    if path.is_file() and sha1_of(path) == sha1:
+    if path.is_file() and digest_of(path, algorithm) == sha1:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     tmp = Path(tmp_name)
     try:
-        digest = hashlib.sha1()
+        digest = hashlib.new(algorithm)
         with os.fdopen(fd, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": "dcgan"})
             with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response:
@@ -105,7 +112,8 @@ def download(url: str, sha1: str, path: Path) -> Path:
                     out.write(chunk)
         if digest.hexdigest() != sha1:
             raise DatasetError(
-                f"{url} gave a file with SHA-1 {digest.hexdigest()}, expected {sha1}; "
+                f"{url} gave a file with {algorithm.upper()} {digest.hexdigest()}, expected "
+                f"{sha1}; "
                 f"nothing was kept. Try again later; if it keeps failing the file has "
                 f"changed upstream. {OFFLINE_HINT}")
         os.replace(tmp, path)
@@ -183,6 +191,86 @@ def _single_subfolder_or_self(folder: Path) -> Path:
 
 def _has_class_folders(folder: Path) -> bool:
     return any(p.is_dir() for p in folder.iterdir())
+
+
+# ---------------------------------------------------------------------------
+# Fashion-MNIST: the chapter's second exercise
+
+
+@dataclass(frozen=True)
+class IdxDataset:
+    """An MNIST-style dataset: gzipped IDX image and label files under one base URL, with
+    their published MD5 digests, and the names of its classes."""
+
+    name: str
+    base_url: str
+    images: tuple[str, str]
+    labels: tuple[str, str]
+    classes: tuple[str, ...]
+
+
+FASHION_MNIST = IdxDataset(
+    name="fashion-mnist",
+    base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    images=("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+    labels=("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+    # The published names, made folder-safe ("T-shirt/top", "Ankle boot").
+    classes=("T-shirt-top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+             "Sneaker", "Bag", "Ankle-boot"),
+)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """The array in a (gzipped) IDX file: unsigned bytes, dimensions from the header."""
+    import gzip
+
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as err:
+        raise DatasetError(f"{path} cannot be read ({err}); delete it and run again to "
+                           f"download it anew") from err
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DatasetError(f"{path} is not an IDX file of unsigned bytes; delete it and run "
+                           f"again to download it anew")
+    ndim = data[3]
+    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise DatasetError(f"{path} is truncated ({body.size} bytes for shape {dims}); "
+                           f"delete it and run again to download it anew")
+    return body.reshape(dims)
+
+
+def fetch_idx_dataset(spec: IdxDataset, root: Path, size: int = 64) -> Path:
+    """The image folder of an IDX dataset: its files downloaded and verified once, then
+    converted once into one sub-folder per class of ``size`` x ``size`` RGB PNGs.
+
+    The 28x28 grey images are upscaled (bicubic) and given three channels here,
+    once, so that every backend reads exactly the same pixels through its
+    usual pipeline. A second call finds the folder and touches no network.
+    """
+    folder = Path(root) / spec.name
+    if folder.is_dir():
+        return folder
+    raw = Path(root) / f"{spec.name}-raw"
+    images, labels = (read_idx(download(spec.base_url + name, md5, raw / name, "md5"))
+                      for name, md5 in (spec.images, spec.labels))
+    if len(images) != len(labels) or images.ndim != 3 or labels.max() >= len(spec.classes):
+        raise DatasetError(f"{raw} holds {len(images)} images and {len(labels)} labels that do "
+                           f"not fit {spec.name}; delete the folder and run again")
+    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".part", dir=root))
+    try:
+        for k in np.unique(labels):
+            (staging / spec.classes[k]).mkdir()
+        for i, (image, label) in enumerate(zip(images, labels)):
+            picture = Image.fromarray(image, mode="L").resize((size, size), Image.BICUBIC)
+            picture.convert("RGB").save(staging / spec.classes[label] / f"{i:05d}.png")
+        _publish_folder(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
 
 
 # ---------------------------------------------------------------------------
@@ -324,20 +412,62 @@ def _check_image(path: Path) -> None:
 DATASETS: dict[str, Callable[[Path, int], Path]] = {
     "pokemon": lambda root, count: fetch_archive(POKEMON, root),
     "sprites": lambda root, count: sprites(root, count),
+    "fashion-mnist": lambda root, count: fetch_idx_dataset(FASHION_MNIST, root),
 }
 """Dataset name -> function(data_root, num_images) returning its image folder."""
 
 
+def class_names(folder: Path) -> list[str]:
+    """The class sub-folders of an image folder, sorted."""
+    return sorted(p.name for p in Path(folder).iterdir()
+                  if p.is_dir() and not p.name.startswith("."))
+
+
+def select_classes(folder: Path, classes: Sequence[str], root: Path) -> Path:
+    """An image folder holding only ``classes`` of ``folder``, made once under ``root``.
+
+    The new folder links to the chosen class folders (or copies them where
+    the file system has no symbolic links), so every backend's pipeline
+    reads it like any other image folder.
+    """
+    folder = Path(folder).resolve()
+    available = class_names(folder)
+    unknown = [c for c in classes if c not in available]
+    if unknown:
+        raise DatasetError(f"--classes {' '.join(unknown)}: no such class in {folder}; "
+                           f"the classes are {', '.join(available)}")
+    chosen = sorted(set(classes))
+    tag = hashlib.sha1(f"{folder}|{'|'.join(chosen)}".encode()).hexdigest()[:10]
+    view = Path(root) / "views" / f"{folder.name}-{'+'.join(chosen)}-{tag}"
+    if view.is_dir():
+        return view
+    view.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=view.name + ".", suffix=".part", dir=view.parent))
+    try:
+        for name in chosen:
+            try:
+                os.symlink(folder / name, staging / name, target_is_directory=True)
+            except OSError:
+                shutil.copytree(folder / name, staging / name)
+        _publish_folder(staging, view)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return view
+
+
 def image_folder(dataset: str = "pokemon", data_dir: str | os.PathLike | None = None,
-                 data_root: str | os.PathLike | None = None, num_images: int = 2000) -> Path:
+                 data_root: str | os.PathLike | None = None, num_images: int = 2000,
+                 classes: Sequence[str] | None = None) -> Path:
     """The image folder of a run: ``data_dir`` if given (checked image by image), else the
-    named dataset, fetched or made once under ``data_root`` (default :func:`default_data_root`)."""
+    named dataset, fetched or made once under ``data_root`` (default
+    :func:`default_data_root`); ``classes`` keeps only those class sub-folders."""
+    root = Path(data_root).expanduser() if data_root else default_data_root()
     if data_dir is not None:
         folder = Path(data_dir).expanduser()
         list_images(folder, check=True)
-        return folder
-    if dataset not in DATASETS:
+    elif dataset not in DATASETS:
         raise DatasetError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}, "
                            f"or pass --data-dir")
-    root = Path(data_root).expanduser() if data_root else default_data_root()
-    return DATASETS[dataset](root, num_images)
+    else:
+        folder = DATASETS[dataset](root, num_images)
+    return select_classes(folder, classes, root) if classes else folder

@@ -71,3 +71,17 @@ def test_bad_input_gets_a_clear_error_not_a_traceback(backend, tmp_path, capsys,
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
     assert not (tmp_path / "run").exists(), "nothing is written for a refused run"
+
+
+def test_plain_relu_and_a_class_subset_work_from_the_command_line(backend, tiny_image_folder,
+                                                                    tmp_path):
+    """The chapter's first exercise (--alpha 0 is a plain ReLU) and --classes, end to end."""
+    out = tmp_path / "run"
+    assert run_main(backend, ["--data-dir", tiny_image_folder, "--classes", "bug", "ghost",
+                              "--alpha", 0, "--epochs", 1, "--batch-size", 4, "--num-workers",
+                              0, "--device", "cpu", "--data-root", tmp_path / "cache",
+                              "--out", out]) == 0
+    config = Config.from_json((out / "config.json").read_text())
+    assert config.alpha == 0 and config.classes == ("bug", "ghost")
+    (row,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert row["examples"] == 4

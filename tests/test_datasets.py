@@ -188,3 +188,98 @@ def test_a_good_data_dir_is_used_as_is(tmp_path):
 def test_an_unknown_dataset_name_lists_the_choices(tmp_path):
     with pytest.raises(DatasetError, match="sprites"):
         image_folder("cifar", data_root=tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# Fashion-MNIST (the chapter's second exercise), served as small IDX files
+
+
+def idx_gz(array: np.ndarray) -> bytes:
+    """A gzipped IDX file of unsigned bytes, as the Fashion-MNIST files are."""
+    import gzip
+
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        d.to_bytes(4, "big") for d in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes(), mtime=0)
+
+
+@pytest.fixture
+def served_fashion():
+    from dcgan.datasets import FASHION_MNIST, IdxDataset
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+    labels = np.array([7, 7, 8, 0, 7, 8, 9, 0, 7, 8, 9, 0], dtype=np.uint8)
+    files = {FASHION_MNIST.images[0]: idx_gz(images), FASHION_MNIST.labels[0]: idx_gz(labels)}
+    with LoopbackServer(files) as server:
+        spec = IdxDataset(
+            "fashion-mnist", server.url(""),
+            (FASHION_MNIST.images[0], hashlib.md5(files[FASHION_MNIST.images[0]]).hexdigest()),
+            (FASHION_MNIST.labels[0], hashlib.md5(files[FASHION_MNIST.labels[0]]).hexdigest()),
+            FASHION_MNIST.classes)
+        yield server, spec, images, labels
+
+
+def test_fashion_mnist_is_converted_into_one_folder_per_category(served_fashion, tmp_path):
+    from dcgan.datasets import class_names, fetch_idx_dataset
+
+    server, spec, images, labels = served_fashion
+    folder = fetch_idx_dataset(spec, tmp_path)
+    assert class_names(folder) == sorted(["Sneaker", "Bag", "T-shirt-top", "Ankle-boot"])
+    assert len(list((folder / "Sneaker").iterdir())) == 4
+    first = np.asarray(Image.open(folder / "Sneaker" / "00000.png"))
+    assert first.shape == (64, 64, 3)
+    # Upscaled, not invented: shrinking back gives the original 28x28 image closely.
+    small = np.asarray(Image.fromarray(first[..., 0]).resize((28, 28), Image.BILINEAR), float)
+    assert np.corrcoef(small.ravel(), images[0].ravel())[0, 1] > 0.8
+    assert len(server.requests) == 2
+    assert fetch_idx_dataset(spec, tmp_path) == folder
+    assert len(server.requests) == 2, "a second call makes no request"
+
+
+def test_fashion_mnist_with_a_wrong_checksum_keeps_nothing(served_fashion, tmp_path):
+    from dcgan.datasets import IdxDataset, fetch_idx_dataset
+
+    server, spec, _, _ = served_fashion
+    wrong = IdxDataset(spec.name, spec.base_url, (spec.images[0], "0" * 32), spec.labels,
+                       spec.classes)
+    with pytest.raises(DatasetError, match="MD5"):
+        fetch_idx_dataset(wrong, tmp_path)
+    assert not (tmp_path / "fashion-mnist").exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_fashion_mnist_offline_names_the_url(tmp_path):
+    from dcgan.datasets import FASHION_MNIST, IdxDataset, fetch_idx_dataset
+
+    with LoopbackServer({}) as server:
+        base = server.url("")
+    spec = IdxDataset("fashion-mnist", base, FASHION_MNIST.images, FASHION_MNIST.labels,
+                      FASHION_MNIST.classes)
+    with pytest.raises(DatasetError) as err:
+        fetch_idx_dataset(spec, tmp_path)
+    assert base + FASHION_MNIST.images[0] in str(err.value)
+    assert "--dataset sprites" in str(err.value)
+
+
+def test_a_truncated_idx_file_is_a_clear_error(tmp_path):
+    from dcgan.datasets import read_idx
+
+    path = tmp_path / "cut-idx3-ubyte.gz"
+    path.write_bytes(idx_gz(np.zeros((4, 28, 28)))[:-30])
+    with pytest.raises(DatasetError, match="cut-idx3-ubyte"):
+        read_idx(path)
+
+
+def test_classes_keeps_only_the_chosen_class_folders(tmp_path):
+    folder = sprites(tmp_path / "data", count=8)
+    view = image_folder("sprites", data_root=tmp_path / "data", num_images=8,
+                        classes=["bug", "ghost"])
+    assert sorted({p.parent.name for p in list_images(view)}) == ["bug", "ghost"]
+    assert len(list_images(view)) == 4
+    assert len(list_images(folder)) == 8, "the full dataset is untouched"
+
+
+def test_an_unknown_class_lists_the_available_ones(tmp_path):
+    with pytest.raises(DatasetError, match="bird, blob, bug, ghost"):
+        image_folder("sprites", data_root=tmp_path, num_images=4, classes=["Sneaker"])
