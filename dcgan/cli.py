@@ -15,7 +15,7 @@ from dcgan import backend as backends
 from dcgan.config import Config
 from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
-from dcgan.weights import WeightsError, save_weights
+from dcgan.weights import check_weights_file, save_weights
 
 DEVICES = ("auto", "cpu", "gpu", "cuda")
 """``cuda`` is accepted as another name for ``gpu`` in every backend."""
@@ -107,9 +107,11 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
+        if config.init_from:
+            check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
         folder = image_folder(config.dataset, config.data_dir, config.data_root,
                               config.num_images, config.classes)
-    except (ValueError, DatasetError) as err:
+    except (ValueError, DatasetError) as err:  # WeightsError is a ValueError
         parser.error(str(err))
     backend = backends.load(backend_name)
     backend.set_seed(config.seed)
@@ -126,11 +128,8 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     except FileExistsError as err:
         parser.error(str(err))
     print(f"training {backend.NAME} DCGAN on {folder} -> {run.path}", file=sys.stderr)
-    try:
-        backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr,
-                      config.latent_dim, device, config=config, run=run)
-    except WeightsError as err:  # only --init-from can raise it
-        parser.error(str(err))
+    backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr, config.latent_dim,
+                  device, config=config, run=run)
     saved = backend.save_weights(net_D, net_G, run.path)
     saved.append(save_weights(run.path / CANONICAL_WEIGHTS_FILE,
                               {"net_G": backend.to_canonical(net_G),

@@ -153,6 +153,15 @@ def load_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
     return weights
 
 
+def check_weights_file(path: str | os.PathLike, latent_dim: int = 100, n_G: int = 64,
+                       n_D: int = 64) -> None:
+    """Refuse a canonical weights file that is unreadable or does not fit the chapter's nets
+    of these sizes, before a run starts; the error lists every mismatch."""
+    weights = load_weights(path)
+    for net, expected in canonical_shapes(latent_dim, n_G, n_D).items():
+        check_arrays(expected, weights.get(net, {}), f"{path} ({net})")
+
+
 def initialize_nets(net_D, net_G, to_canonical, from_canonical, std: float = 0.02,
                     seed: int = 0, init_from: str | os.PathLike | None = None) -> None:
     """Give both nets their starting weights: the chapter's N(0, std) drawn with numpy from

@@ -50,6 +50,7 @@ def _bad_inputs(tmp_path):
     (with_text / "cats").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(with_text / "cats" / "1.png")
     (with_text / "cats" / "readme.txt").write_text("not an image")
+    (tmp_path / "x.h5").write_bytes(b"\x89HDF\r\n not safetensors")
     return {
         "missing data dir": (["--data-dir", tmp_path / "missing"], "does not exist"),
         "empty data dir": (["--data-dir", empty], "no class sub-folders"),
@@ -58,11 +59,14 @@ def _bad_inputs(tmp_path):
         "negative batch size": (["--dataset", "sprites", "--batch-size", "-4"],
                                 "--batch-size: must be at least 1"),
         "zero learning rate": (["--dataset", "sprites", "--lr", "0"], "--lr: must be greater"),
+        "foreign weights file": (["--dataset", "sprites", "--init-from", empty.parent / "x.h5"],
+                                 "x.h5"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing data dir", "empty data dir", "not an image",
-                                  "zero epochs", "negative batch size", "zero learning rate"])
+                                  "zero epochs", "negative batch size", "zero learning rate",
+                                  "foreign weights file"])
 def test_bad_input_gets_a_clear_error_not_a_traceback(backend, tmp_path, capsys, case):
     argv, words = _bad_inputs(tmp_path)[case]
     with pytest.raises(SystemExit) as exit_info:
