@@ -12,7 +12,7 @@ nets       ``net_G``, ``net_D``, ``forward``, ``layers``,
            ``to_canonical``, ``from_canonical``
 data       ``load_data``, ``as_tensor``, ``as_numpy``
 train      ``update_D``, ``update_G``, ``train``, ``main`` and the helpers
-           ``make_loss``, ``make_trainers``, ``set_seed``,
+           ``make_loss``, ``make_trainers``, ``make_step``, ``set_seed``,
            ``resolve_device``, ``generate``, ``save_weights``
 ========== ==============================================================
 
@@ -109,6 +109,12 @@ class Backend(Protocol):
     def update_G(self, Z: Any, net_D: Any, net_G: Any, loss: Any, trainer_G: Any) -> float:
         """One generator step; returns the batch's loss summed over the batch."""
 
+    def make_step(self, net_D: Any, net_G: Any, loss: Any, trainer_D: Any, trainer_G: Any,
+                  latent_dim: int, eager: bool = False) -> Any:
+        """``step(X, Z) -> (loss_D, loss_G)``: both updates on a batch (moved to the nets'
+        device), with the backend's speed settings (compilation, memory layout), or as the
+        chapter writes them with ``eager=True``."""
+
     def train(self, net_D: Any, net_G: Any, data_iter: Iterable, num_epochs: int, lr: float,
               latent_dim: int, device: Any = None, *, config: Config | None = None,
               run: Any = None) -> list[Any]:
@@ -135,7 +141,7 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "nets": ("net_G", "net_D", "forward", "layers", "to_canonical", "from_canonical"),
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
-              "set_seed", "resolve_device", "generate", "save_weights"),
+              "make_step", "set_seed", "resolve_device", "generate", "save_weights"),
 }
 """Module -> the public names each backend's module of that name defines."""
 

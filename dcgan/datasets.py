@@ -294,7 +294,7 @@ def sprites(root: Path, count: int = 2000, size: int = 64, seed: int = 0) -> Pat
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".part", dir=folder.parent))
     try:
-        for name in SPRITE_CLASSES:
+        for name in SPRITE_CLASSES[:count]:  # no empty class folder: ImageFolder refuses one
             (staging / name).mkdir()
         for i in range(count):
             rng = np.random.default_rng([seed, i])

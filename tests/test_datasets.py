@@ -140,6 +140,11 @@ def test_sprites_are_deterministic_and_split_into_classes(tmp_path):
     assert image.shape == (64, 64, 3) and image.std() > 10
 
 
+def test_a_few_sprites_make_no_empty_class_folder(tmp_path):
+    folder = sprites(tmp_path, count=2)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(SPRITE_CLASSES[:2])
+
+
 def test_sprites_are_made_once(tmp_path):
     folder = sprites(tmp_path, count=4)
     stamp = folder.stat().st_mtime_ns

@@ -31,21 +31,6 @@ def test_hybridized_and_imperative_nets_give_the_same_outputs(mxb, net_name, sha
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
 
 
-def test_eager_and_hybridized_training_give_the_same_losses(mxb, tiny_image_folder):
-    from dcgan.config import Config
-
-    losses = {}
-    for eager in (True, False):
-        mxb.set_seed(0)
-        net_D, net_G = mxb.net_D(), mxb.net_G()
-        data_iter = mxb.load_data(tiny_image_folder, batch_size=4, seed=0)
-        config = Config(num_epochs=1, batch_size=4, eager=eager)
-        history = mxb.train(net_D, net_G, data_iter, 1, config.lr, 100,
-                            mxb.resolve_device("cpu"), config=config)
-        losses[eager] = (history[0].loss_D, history[0].loss_G)
-    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
-
-
 def test_the_numpy_bool_alias_is_restored_only_by_the_mxnet_package():
     from pathlib import Path
 

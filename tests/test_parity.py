@@ -243,3 +243,20 @@ def test_weights_trained_in_one_backend_give_the_same_samples_in_another(pair, t
                for b, g in ((trained_in, net_G), (loaded_into, loaded_G))]
     assert np.abs(samples[0] - samples[1]).max() <= TOLERANCE
     assert samples[0].std() > 1e-3
+
+
+def test_the_default_and_the_chapter_style_steps_give_the_same_losses(backend):
+    """Every speed setting (compilation, memory layout) keeps the numbers."""
+    results = {}
+    for eager in (True, False):
+        net_D, net_G = nets_from(backend, init_weights(0))
+        trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005,
+                                                     epsilon=PARITY_ADAM_EPSILON)
+        step = backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100,
+                                 eager=eager)
+        losses = []
+        for i in range(3):
+            X, Z = step_inputs(400 + i, batch_size=4)
+            losses.append(step(as_backend(backend, X), as_backend(backend, Z)))
+        results[eager] = losses
+    np.testing.assert_allclose(results[True], results[False], rtol=TOLERANCE)

@@ -1,11 +1,19 @@
 """The chapter's DCGAN in MXNet Gluon (NCHW), with MXNet's numpy interface; see
 ``dcgan.backend``.
 
-Importing this package imports MXNet, never PyTorch or TensorFlow.
+Importing this package imports MXNet, never PyTorch or TensorFlow. Before
+MXNet is imported it sets ``OMP_NUM_THREADS`` to the number of cores, unless
+the user has set it.
 """
 
 # ruff: noqa: E402
+import os
+
 import numpy
+
+# MXNet's CPU operators run on one OpenMP thread unless told otherwise; use
+# every core, unless the user has chosen a number.
+os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
 
 # MXNet 1.9.1, the last release, uses the alias `numpy.bool`, which numpy
 # removed in 1.24; without it `import mxnet` fails with AttributeError. This

@@ -21,7 +21,7 @@ import math
 import random
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import mxnet as mx
 import numpy as onp
@@ -110,6 +110,30 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
     return float(loss_G.sum())
 
 
+def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
+              trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, latent_dim: int,
+              eager: bool = False) -> Callable[[np.ndarray, np.ndarray], tuple[float, float]]:
+    """``step(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
+
+    By default both nets are hybridized: compiled into one static graph with
+    memory allocated once. ``eager=True`` runs them imperatively, as the
+    chapter does.
+    """
+    if not eager:
+        for net in (net_D, net_G):
+            net.hybridize(static_alloc=True, static_shape=True)
+    # The nets' device; DataLoader workers hand batches over in shared memory
+    # (cpu_shared), which a hybridized graph does not accept as cpu.
+    device = next(iter(net_D.collect_params().values())).list_ctx()[0]
+
+    def step(X: np.ndarray, Z: np.ndarray) -> tuple[float, float]:
+        X, Z = X.as_in_ctx(device), Z.as_in_ctx(device)
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
+                update_G(Z, net_D, net_G, loss, trainer_G))
+
+    return step
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, numpy and MXNet so that two CPU runs give the same losses."""
     random.seed(seed)
@@ -169,17 +193,15 @@ def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epoch
                     config.init_from)
     for net in (net_D, net_G):
         net.collect_params().reset_ctx(device)
-        if not config.eager:
-            net.hybridize(static_alloc=True, static_shape=True)
     trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+    both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
+                             eager=config.eager)
     Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
 
     def step(X: np.ndarray) -> tuple[float, float, int]:
         batch_size = X.shape[0]
-        Z = np.random.normal(0, 1, size=(batch_size, latent_dim, 1, 1))
-        X, Z = X.as_in_ctx(device), Z.as_in_ctx(device)
-        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
-                update_G(Z, net_D, net_G, loss, trainer_G), batch_size)
+        Z = np.random.normal(0, 1, size=(batch_size, latent_dim, 1, 1), ctx=device)
+        return (*both_updates(X, Z), batch_size)
 
     def end_epoch(metrics: EpochMetrics) -> None:
         if run is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -48,10 +48,11 @@ def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Modul
     zeros = torch.zeros((batch_size,), device=X.device)
     trainer_D.zero_grad()
     real_Y = net_D(X)
-    fake_X = net_G(Z)
-    # Do not need to compute gradient for `net_G`, detach it from
-    # computing gradients.
-    fake_Y = net_D(fake_X.detach())
+    # Do not need to compute gradient for `net_G`. The chapter detaches
+    # `fake_X`; no_grad gives the same numbers without recording the graph.
+    with torch.no_grad():
+        fake_X = net_G(Z)
+    fake_Y = net_D(fake_X)
     loss_D = (loss(real_Y, ones.reshape(real_Y.shape)) +
               loss(fake_Y, zeros.reshape(fake_Y.shape))) / 2
     loss_D.backward()
@@ -73,6 +74,31 @@ def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Modul
     loss_G.backward()
     trainer_G.step()
     return loss_G.item()
+
+
+def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
+              trainer_D: torch.optim.Optimizer, trainer_G: torch.optim.Optimizer,
+              latent_dim: int, eager: bool = False
+              ) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, float]]:
+    """``step(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
+
+    By default the nets and each batch use the channels-last memory layout,
+    which oneDNN's CPU convolutions run faster (same numbers, another order
+    in memory); ``eager=True`` keeps PyTorch's default layout, as the chapter.
+    """
+    if not eager:
+        net_D.to(memory_format=torch.channels_last)
+        net_G.to(memory_format=torch.channels_last)
+    device = next(net_D.parameters()).device
+
+    def step(X: torch.Tensor, Z: torch.Tensor) -> tuple[float, float]:
+        X, Z = X.to(device), Z.to(device)
+        if not eager:
+            X = X.contiguous(memory_format=torch.channels_last)
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
+                update_G(Z, net_D, net_G, loss, trainer_G))
+
+    return step
 
 
 def set_seed(seed: int) -> None:
@@ -133,14 +159,14 @@ def train(net_D: nn.Module, net_G: nn.Module, data_iter: Iterable, num_epochs: i
                     config.init_from)
     net_D, net_G = net_D.to(device), net_G.to(device)
     trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+    both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
+                             eager=config.eager)
     Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
 
     def step(X: torch.Tensor) -> tuple[float, float, int]:
         batch_size = X.shape[0]
         Z = torch.normal(0, 1, size=(batch_size, latent_dim, 1, 1))
-        X, Z = X.to(device), Z.to(device)
-        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
-                update_G(Z, net_D, net_G, loss, trainer_G), batch_size)
+        return (*both_updates(X, Z), batch_size)
 
     def end_epoch(metrics: EpochMetrics) -> None:
         if run is not None:

@@ -1,0 +1,245 @@
+"""``python -m dcgan.bench``: how fast each backend trains the chapter's DCGAN.
+
+Each backend runs in its own process (so that one framework's threads and
+memory do not disturb another's) and reports, from the same canonical
+weights and the same random batches:
+
+* ``default``: examples/sec of the training step as ``train`` runs it
+  (compiled, tuned memory layout); ``eager``: the chapter's step as the book
+  writes it. Each step ends with the losses as Python floats, which forces
+  the work to complete before the clock stops.
+* ``pipeline``: images/sec of the backend's input pipeline over the sprites,
+  and the share of a training epoch spent waiting for data.
+* peak memory (resident set) of the process.
+
+The machine's float32 matrix-multiply rate and the FLOPs of one step per
+example (from the layer shapes in ``dcgan.shapes``) give the arithmetic
+bound, and each step's fraction of it. No test times anything; this prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+from dcgan import backend as backends
+from dcgan.shapes import Layer, array_in_layout, discriminator_layers, generator_layers
+
+MODES = ("default", "eager")
+
+
+def forward_flops(layers: list[Layer]) -> int:
+    """FLOPs (two per multiply-add) of a net's convolutions for one example."""
+    return 2 * sum(layer.multiply_adds() for layer in layers)
+
+
+def step_flops_per_example(latent_dim: int = 100, n_G: int = 64, n_D: int = 64) -> float:
+    """FLOPs of one training step (update_D then update_G) per example.
+
+    A backward pass costs two forward passes (gradients of the input and of
+    the weights). update_D: one forward of net_G (no gradient) and, for the
+    real and the fake batch, a forward and a backward of net_D. update_G: a
+    forward and a backward of both nets. BatchNorm, activations and Adam are
+    left out: they are a few percent of the convolutions.
+    """
+    G = forward_flops(generator_layers(latent_dim, n_G))
+    D = forward_flops(discriminator_layers(n_D))
+    update_D = G + 2 * (D + 2 * D)
+    update_G = (G + 2 * G) + (D + 2 * D)
+    return float(update_D + update_G)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The machine's float32 matrix-multiply rate (numpy's BLAS, best of ``repeats``)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def peak_memory_mb() -> float:
+    """The largest resident set of this process so far, in MiB (Linux reports KiB)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024 if sys.platform != "darwin" else rss / 2 ** 20
+
+
+def measure_step(backend: Any, mode: str, batch_size: int, steps: int, warmup: int) -> float:
+    """Examples/sec of ``backend``'s step in ``mode`` on random batches."""
+    from dcgan.weights import init_weights
+
+    weights = init_weights(0)
+    net_D, net_G = backend.net_D(), backend.net_G()
+    backend.from_canonical(net_D, weights["net_D"])
+    backend.from_canonical(net_G, weights["net_G"])
+    trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
+    step = backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100,
+                             eager=mode == "eager")
+    rng = np.random.default_rng(1)
+    X = backend.as_tensor(array_in_layout(
+        rng.uniform(-1, 1, (batch_size, 3, 64, 64)).astype(np.float32), backend.LAYOUT))
+    Z = backend.as_tensor(array_in_layout(
+        rng.standard_normal((batch_size, 100, 1, 1)).astype(np.float32), backend.LAYOUT))
+    for _ in range(warmup):
+        step(X, Z)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(X, Z)  # returns Python floats: the step has completed
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def measure_pipeline(backend: Any, batch_size: int, steps: int) -> dict[str, float]:
+    """Images/sec of the input pipeline alone, and the share of a training epoch (``steps``
+    batches of the default step) spent waiting for the next batch."""
+    from dcgan.datasets import sprites
+    from dcgan.weights import init_weights
+
+    with tempfile.TemporaryDirectory() as root:
+        folder = sprites(root, count=batch_size * steps)
+        data = backend.load_data(folder, batch_size, num_workers=2, seed=0)
+        list(data)  # warm: worker start-up, file cache
+        start = time.perf_counter()
+        images = sum(int(backend.as_numpy(X).shape[0]) for X, _ in data)
+        images_per_sec = images / (time.perf_counter() - start)
+
+        weights = init_weights(0)
+        net_D, net_G = backend.net_D(), backend.net_G()
+        backend.from_canonical(net_D, weights["net_D"])
+        backend.from_canonical(net_G, weights["net_G"])
+        trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
+        step = backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100)
+        Z = backend.as_tensor(array_in_layout(np.random.default_rng(2).standard_normal(
+            (batch_size, 100, 1, 1)).astype(np.float32), backend.LAYOUT))
+        waiting = 0.0
+        start = time.perf_counter()
+        batches = iter(data)
+        while True:
+            before = time.perf_counter()
+            try:
+                X, _ = next(batches)
+            except StopIteration:
+                break
+            waiting += time.perf_counter() - before
+            step(X, Z if X.shape[0] == batch_size else Z[:X.shape[0]])
+        epoch = time.perf_counter() - start
+    return {"examples_per_sec": images_per_sec, "data_wait_fraction": waiting / epoch}
+
+
+def framework_version(name: str) -> str:
+    """The installed version of the framework behind backend ``name``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(backends.FRAMEWORK_MODULE[name])
+    except PackageNotFoundError:
+        return "?"
+
+
+def worker(name: str, mode: str, batch_size: int, steps: int, warmup: int) -> dict[str, Any]:
+    """One measurement in this process; returns its JSON row."""
+    backend = backends.load(name)
+    row: dict[str, Any] = {"backend": name, "mode": mode, "batch_size": batch_size,
+                           "version": framework_version(name)}
+    if mode == "pipeline":
+        row.update(measure_pipeline(backend, batch_size, steps))
+    else:
+        row["examples_per_sec"] = measure_step(backend, mode, batch_size, steps, warmup)
+    row["peak_memory_mb"] = peak_memory_mb()
+    return row
+
+
+def run_in_subprocess(name: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run :func:`worker` in a fresh process; a failure becomes a row with its reason."""
+    reason = backends.missing_reason(name)
+    if reason is not None:
+        return {"backend": name, "mode": mode, "batch_size": args.batch_size, "error": reason}
+    command = [sys.executable, "-m", "dcgan.bench", "--worker", name, "--mode", mode,
+               "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+               "--warmup", str(args.warmup)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"backend": name, "mode": mode, "batch_size": args.batch_size,
+                "error": f"exit {result.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def print_table(rows: list[dict[str, Any]], gflops: float, flops: float) -> None:
+    """The human-readable summary of the JSON rows."""
+    bound = gflops * 1e9 / flops
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"float32 matmul {gflops:.0f} GFLOP/s; one step {flops / 1e9:.2f} GFLOP/example; "
+          f"arithmetic bound {bound:.1f} examples/sec")
+    print(f"{'backend':<11} {'mode':<9} {'batch':>5} {'examples/s':>11} {'of bound':>9} "
+          f"{'data wait':>9} {'peak MiB':>9}  version")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['backend']:<11} {r['mode']:<9} {r['batch_size']:>5}  {r['error']}")
+            continue
+        fraction = f"{r['bound_fraction']:.2f}" if "bound_fraction" in r else ""
+        wait = f"{r['data_wait_fraction']:.1%}" if "data_wait_fraction" in r else ""
+        print(f"{r['backend']:<11} {r['mode']:<9} {r['batch_size']:>5} "
+              f"{r['examples_per_sec']:>11.1f} {fraction:>9} {wait:>9} "
+              f"{r['peak_memory_mb']:>9.0f}  {r['version']}")
+    speedups = []
+    for name in {r["backend"] for r in rows}:
+        by_mode = {r["mode"]: r for r in rows if r["backend"] == name and "error" not in r}
+        if "default" in by_mode and "eager" in by_mode:
+            speedups.append(f"{name} {by_mode['default']['examples_per_sec'] / by_mode['eager']['examples_per_sec']:.2f}x")
+    if speedups:
+        print("default step against the chapter's step: " + ", ".join(sorted(speedups)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the backends and print a table (or JSON lines with ``--json``)."""
+    parser = argparse.ArgumentParser(prog="python -m dcgan.bench", description=__doc__.split(
+        "\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--backends", default=",".join(backends.BACKENDS),
+                        help="comma-separated backends to measure")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    parser.add_argument("--json", action="store_true", help="one JSON line per measurement")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.mode, args.batch_size, args.steps,
+                                args.warmup)))
+        return 0
+    names = [n.strip() for n in args.backends.split(",") if n.strip()]
+    unknown = [n for n in names if n not in backends.BACKENDS]
+    if unknown:
+        parser.error(f"--backends: unknown {unknown}; choose from {', '.join(backends.BACKENDS)}")
+    gflops, flops = matmul_gflops(), step_flops_per_example()
+    rows = []
+    for name in names:
+        for mode in (*MODES, "pipeline"):
+            row = run_in_subprocess(name, mode, args)
+            if mode in MODES and "examples_per_sec" in row:
+                row["bound_fraction"] = row["examples_per_sec"] * flops / (gflops * 1e9)
+            rows.append(row)
+            if args.json:
+                print(json.dumps(row), flush=True)
+    if not args.json:
+        print_table(rows, gflops, flops)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

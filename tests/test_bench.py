@@ -1,0 +1,33 @@
+"""The benchmark's arithmetic and its output; no test here times anything."""
+
+import json
+
+from dcgan.bench import forward_flops, main, step_flops_per_example
+from dcgan.shapes import discriminator_layers, generator_layers
+
+
+def test_a_convolution_costs_output_pixels_times_kernel_volume_multiply_adds():
+    first_D = discriminator_layers()[0]  # 3 -> 64 channels, 64x64 -> 32x32, 4x4 kernel
+    assert first_D.multiply_adds() == 32 * 32 * 3 * 64 * 4 * 4
+    first_G = generator_layers()[0]  # transposed: one input pixel, 100 -> 512 channels
+    assert first_G.multiply_adds() == 1 * 100 * 512 * 4 * 4
+
+
+def test_one_training_step_is_about_2_7_gflop_per_example():
+    G, D = forward_flops(generator_layers()), forward_flops(discriminator_layers())
+    # update_D: G forward, D forward+backward twice; update_G: G and D forward+backward.
+    assert step_flops_per_example() == G + 2 * 3 * D + 3 * G + 3 * D
+    assert 2.6e9 < step_flops_per_example() < 2.8e9
+
+
+def test_the_benchmark_reports_every_mode_as_json(backend, capsys):
+    assert main(["--backends", backend.NAME, "--batch-size", "2", "--steps", "1",
+                 "--warmup", "0", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["mode"] for r in rows] == ["default", "eager", "pipeline"]
+    for row in rows:
+        assert "error" not in row, row
+        assert row["backend"] == backend.NAME and row["batch_size"] == 2
+        assert row["examples_per_sec"] > 0 and row["peak_memory_mb"] > 0
+    assert all(0 < r["bound_fraction"] for r in rows[:2])
+    assert 0 <= rows[2]["data_wait_fraction"] <= 1
