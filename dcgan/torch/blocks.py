@@ -13,9 +13,12 @@ from torch import nn
 
 from dcgan.config import BN_EPSILON, BN_MOMENTUM
 
-# PyTorch's BatchNorm momentum weighs the *new* batch statistic, the
-# opposite of Keras and Gluon; see dcgan.config.BN_MOMENTUM.
-_TORCH_BN_MOMENTUM = 1 - BN_MOMENTUM
+
+def batch_norm(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm with the shared constants (PyTorch's defaults, written out)."""
+    # PyTorch's momentum weighs the *new* batch statistic, the opposite of
+    # Keras and Gluon; see dcgan.config.BN_MOMENTUM.
+    return nn.BatchNorm2d(channels, eps=BN_EPSILON, momentum=1 - BN_MOMENTUM)
 
 
 class G_block(nn.Module):
@@ -26,8 +29,7 @@ class G_block(nn.Module):
         super().__init__(**kwargs)
         self.conv2d_trans = nn.ConvTranspose2d(in_channels, out_channels, kernel_size,
                                                strides, padding, bias=False)
-        self.batch_norm = nn.BatchNorm2d(out_channels, eps=BN_EPSILON,
-                                         momentum=_TORCH_BN_MOMENTUM)
+        self.batch_norm = batch_norm(out_channels)
         self.activation = nn.ReLU()
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -46,8 +48,7 @@ class D_block(nn.Module):
         super().__init__(**kwargs)
         self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, strides, padding,
                                 bias=False)
-        self.batch_norm = nn.BatchNorm2d(out_channels, eps=BN_EPSILON,
-                                         momentum=_TORCH_BN_MOMENTUM)
+        self.batch_norm = batch_norm(out_channels)
         self.activation = nn.LeakyReLU(alpha, inplace=True)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
