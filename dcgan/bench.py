@@ -5,16 +5,20 @@ memory do not disturb another's) and reports, from the same canonical
 weights and the same random batches:
 
 * ``default``: examples/sec of the training step as ``train`` runs it
-  (compiled, tuned memory layout); ``eager``: the chapter's step as the book
-  writes it. Each step ends with the losses as Python floats, which forces
-  the work to complete before the clock stops.
+  (compiled, tuned memory layout, the package's thread and kernel settings);
+  ``eager``: the chapter's step as the book writes it, in the environment a
+  user gets by default (``DCGAN_FRAMEWORK_DEFAULTS=1``: the package applies
+  none of its settings). Each step ends with the losses as Python floats,
+  which forces the work to complete before the clock stops.
 * ``pipeline``: images/sec of the backend's input pipeline over the sprites,
   and the share of a training epoch spent waiting for data.
 * peak memory (resident set) of the process.
 
-The machine's float32 matrix-multiply rate and the FLOPs of one step per
-example (from the layer shapes in ``dcgan.shapes``) give the arithmetic
-bound, and each step's fraction of it. No test times anything; this prints.
+The machine's float32 matrix-multiply rate (numpy's BLAS) and the FLOPs of
+one step per example (from the layer shapes in ``dcgan.shapes``) give the
+arithmetic bound, and each step's fraction of it. Where numpy's BLAS is
+slower than the frameworks' convolution kernels the fraction exceeds 1: the
+bound is then a floor of the machine's real peak. No test times anything.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from dcgan import backend as backends
+from dcgan.config import FRAMEWORK_DEFAULTS_ENV
 from dcgan.shapes import Layer, array_in_layout, discriminator_layers, generator_layers
 
 MODES = ("default", "eager")
@@ -170,7 +175,10 @@ def run_in_subprocess(name: str, mode: str, args: argparse.Namespace) -> dict[st
     command = [sys.executable, "-m", "dcgan.bench", "--worker", name, "--mode", mode,
                "--batch-size", str(args.batch_size), "--steps", str(args.steps),
                "--warmup", str(args.warmup)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ)
+    if mode == "eager":
+        env[FRAMEWORK_DEFAULTS_ENV] = "1"
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]

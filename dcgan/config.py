@@ -26,6 +26,23 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
 ADAM_EPSILON = 1e-8
 
+# Set this environment variable to 1 to keep each framework's own defaults
+# for the performance settings the backends otherwise apply (threads, oneDNN).
+FRAMEWORK_DEFAULTS_ENV = "DCGAN_FRAMEWORK_DEFAULTS"
+
+
+def apply_environment_defaults(settings: dict[str, str]) -> None:
+    """Set performance environment variables a backend needs before its framework is
+    imported: never over a value the user set, and not at all when
+    ``$DCGAN_FRAMEWORK_DEFAULTS`` is 1."""
+    import os
+
+    if os.environ.get(FRAMEWORK_DEFAULTS_ENV) == "1":
+        return
+    for name, value in settings.items():
+        os.environ.setdefault(name, value)
+
+
 # The chapter shows 21 generated images as 3 rows of 7.
 SAMPLE_ROWS = 3
 SAMPLE_COLS = 7

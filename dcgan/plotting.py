@@ -89,3 +89,47 @@ def save_loss_plot(history: Sequence[Any], path: str | os.PathLike, title: str =
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     return Path(path)
+
+
+class LivePlot:
+    """The loss curves and the latest fixed-noise grid, redrawn in a notebook as each epoch
+    ends: the chapter's animator, from the same code as the PNGs of a run.
+
+    Pass it as ``run=`` to any backend's ``train`` (it has the ``end_epoch``
+    of :class:`dcgan.runs.RunFolder`).
+    """
+
+    def __init__(self, layout: Layout, title: str = "") -> None:
+        self.layout = layout
+        self.title = title
+        self.history: list[Any] = []
+
+    def end_epoch(self, metrics: Any, samples: np.ndarray) -> None:
+        """Record an epoch and redraw the figure in place."""
+        import matplotlib.pyplot as plt
+        from IPython import display
+
+        self.history.append(metrics)
+        fig, (ax_loss, ax_images) = plt.subplots(
+            1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [1, 1.8]})
+        plot_losses(self.history, ax_loss)
+        if self.title:
+            ax_loss.set_title(self.title)
+        ax_images.imshow(image_grid(display_images(samples, self.layout)))
+        ax_images.set_axis_off()
+        ax_images.set_title(f"epoch {metrics.epoch}")
+        fig.tight_layout()
+        display.clear_output(wait=True)
+        display.display(fig)
+        plt.close(fig)
+
+
+def show_images(images: np.ndarray, layout: Layout, cols: int = 10, ax: Any = None) -> Any:
+    """Show a batch of images in [-1, 1] (as the pipelines give them) as one grid."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(cols * 0.9, -(-len(images) // cols) * 0.9))
+    ax.imshow(image_grid(display_images(images, layout), cols))
+    ax.set_axis_off()
+    return ax

@@ -3,7 +3,7 @@
 
 Importing this package imports MXNet, never PyTorch or TensorFlow. Before
 MXNet is imported it sets ``OMP_NUM_THREADS`` to the number of cores, unless
-the user has set it.
+the user has set it or set ``DCGAN_FRAMEWORK_DEFAULTS=1``.
 """
 
 # ruff: noqa: E402
@@ -11,9 +11,11 @@ import os
 
 import numpy
 
+from dcgan.config import apply_environment_defaults
+
 # MXNet's CPU operators run on one OpenMP thread unless told otherwise; use
 # every core, unless the user has chosen a number.
-os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+apply_environment_defaults({"OMP_NUM_THREADS": str(os.cpu_count() or 1)})
 
 # MXNet 1.9.1, the last release, uses the alias `numpy.bool`, which numpy
 # removed in 1.24; without it `import mxnet` fails with AttributeError. This

@@ -4,7 +4,8 @@ Importing this package imports TensorFlow and Keras, never PyTorch or MXNet.
 Before TensorFlow is imported it sets three environment variables, only where
 the user has not set them: ``TF_CPP_MIN_LOG_LEVEL=2`` (silences TensorFlow's
 start-up chatter), ``TF_ENABLE_ONEDNN_OPTS=1`` (oneDNN kernels, off by default
-on some CPUs) and ``KERAS_BACKEND=tensorflow``. A ``KERAS_BACKEND``
+on some CPUs; not with ``DCGAN_FRAMEWORK_DEFAULTS=1``) and
+``KERAS_BACKEND=tensorflow``. A ``KERAS_BACKEND``
 naming another backend is an error, since this package's code is TensorFlow's.
 """
 
@@ -13,6 +14,8 @@ naming another backend is an error, since this package's code is TensorFlow's.
 import importlib
 import importlib.util
 import os
+
+from dcgan.config import apply_environment_defaults
 
 
 def _load_triton_first() -> None:
@@ -32,7 +35,7 @@ _load_triton_first()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # oneDNN's CPU kernels are off by default on some CPUs (AMD among them) and
 # make the chapter's convolutions several times faster.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+apply_environment_defaults({"TF_ENABLE_ONEDNN_OPTS": "1"})
 if os.environ.setdefault("KERAS_BACKEND", "tensorflow") != "tensorflow":
     raise ImportError(f"dcgan.tensorflow needs Keras's TensorFlow backend, but KERAS_BACKEND="
                       f"{os.environ['KERAS_BACKEND']!r}; unset it or set it to 'tensorflow'")
