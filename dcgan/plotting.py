@@ -65,6 +65,9 @@ def plot_losses(history: Sequence[Any], ax: Any = None, label_suffix: str = "") 
     ax.plot(epochs, [r["loss_D"] for r in rows], marker="o", label=f"discriminator{label_suffix}")
     ax.plot(epochs, [r["loss_G"] for r in rows], marker="o", linestyle="--",
             label=f"generator{label_suffix}")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss per example")
     ax.grid(True, alpha=0.3)

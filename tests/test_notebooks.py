@@ -1,0 +1,51 @@
+"""The notebooks: committed without outputs, and each runs top to bottom (quickly, with
+DCGAN_NOTEBOOK_QUICK=1) when its framework is installed."""
+
+from pathlib import Path
+
+import pytest
+
+from dcgan import backend as backends
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+
+
+def test_there_is_a_notebook_per_framework_and_one_side_by_side():
+    names = {p.stem for p in NOTEBOOKS}
+    assert names == {"dcgan_torch", "dcgan_tensorflow", "dcgan_mxnet", "compare_frameworks"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_are_committed_without_outputs(path):
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, \
+                f"{path.name} has outputs; clear them before committing"
+
+
+def _needed_backend(path: Path) -> str | None:
+    stem = path.stem.removeprefix("dcgan_")
+    return stem if stem in backends.BACKENDS else None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")
+    pytest.importorskip("ipykernel", reason="ipykernel is in the test extra")
+    needed = _needed_backend(path)
+    if needed and backends.missing_reason(needed):
+        pytest.skip(f"{needed} backend: {backends.missing_reason(needed)}")
+    if not needed and not backends.available():
+        pytest.skip("no backend is installed")
+    monkeypatch.setenv("DCGAN_NOTEBOOK_QUICK", "1")
+    monkeypatch.setenv("DCGAN_DATA_ROOT", str(tmp_path / "data"))
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()  # raises CellExecutionError, naming the cell, when one fails
+    images = [o for cell in notebook.cells if cell.cell_type == "code"
+              for o in cell.outputs if "image/png" in o.get("data", {})]
+    assert images, "the notebook should show its figures"
