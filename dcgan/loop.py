@@ -101,3 +101,29 @@ def final_line(metrics: EpochMetrics, device: Any) -> str:
     """The chapter's closing line: ``loss_D …, loss_G …, N examples/sec on DEVICE``."""
     return (f"loss_D {metrics.loss_D:.3f}, loss_G {metrics.loss_G:.3f}, "
             f"{metrics.examples_per_sec:.1f} examples/sec on {device}")
+
+
+def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iterable,
+        num_epochs: int, noise: Callable[[int], Any], sample: Callable[[], np.ndarray],
+        device: Any, run: Any = None, progress: bool = True) -> list[EpochMetrics]:
+    """The loop of the chapter's ``train`` once the nets and optimizers are set up.
+
+    For each batch ``X`` it draws ``Z = noise(batch_size)`` and calls
+    ``both_updates(X, Z)`` (a backend's ``make_step``); after each epoch it
+    hands the metrics and ``sample()`` (the fixed-noise images) to ``run``
+    (a ``RunFolder``, a ``LivePlot``, or None); at the end it prints the
+    chapter's final line.
+    """
+
+    def step(X: Any) -> tuple[float, float, int]:
+        batch_size = X.shape[0]
+        return (*both_updates(X, noise(batch_size)), batch_size)
+
+    def end_epoch(metrics: EpochMetrics) -> None:
+        if run is not None:
+            run.end_epoch(metrics, sample())
+
+    history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch,
+                           progress=progress)
+    print(final_line(history[-1], device))
+    return history

@@ -46,3 +46,15 @@ def random_batch(backend, shape_nchw, seed=0, low=-1.0, high=1.0):
     rng = np.random.default_rng(seed)
     array = rng.uniform(low, high, size=shape_nchw).astype(np.float32)
     return backend.as_tensor(array_in_layout(array, backend.LAYOUT))
+
+
+def nets_from(backend, weights=None):
+    """``(net_D, net_G)`` of ``backend`` holding canonical ``weights`` (default: the seed-0
+    draw of ``dcgan.weights.init_weights``)."""
+    from dcgan.weights import init_weights
+
+    weights = weights if weights is not None else init_weights(0)
+    net_D, net_G = backend.net_D(), backend.net_G()
+    backend.from_canonical(net_D, weights["net_D"])
+    backend.from_canonical(net_G, weights["net_G"])
+    return net_D, net_G

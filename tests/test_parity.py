@@ -32,6 +32,7 @@ import itertools
 import numpy as np
 import pytest
 
+from conftest import nets_from
 from dcgan import backend as backends
 from dcgan.shapes import array_in_layout, array_to_nchw
 from dcgan.weights import init_weights, load_weights, save_weights
@@ -61,13 +62,6 @@ def reference_weights(seed: int = 0) -> dict:
             elif name.endswith("running_var"):
                 arrays[name] = rng.uniform(0.5, 1.5, a.shape).astype(np.float32)
     return weights
-
-
-def nets_from(backend, weights):
-    net_D, net_G = backend.net_D(), backend.net_G()
-    backend.from_canonical(net_D, weights["net_D"])
-    backend.from_canonical(net_G, weights["net_G"])
-    return net_D, net_G
 
 
 def as_backend(backend, array_nchw):

@@ -5,9 +5,8 @@ padding, its loss has the chapter's scale, and its updates run BatchNorm in trai
 import numpy as np
 import pytest
 
-from conftest import random_batch
+from conftest import nets_from, random_batch
 from dcgan.shapes import array_in_layout
-from dcgan.weights import init_weights
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +73,6 @@ def test_blocks_compute_what_the_pytorch_blocks_compute(tfb, load_backend, block
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-4)
 
 
-def _nets_from(tfb, seed=0):
-    net_D, net_G = tfb.net_D(), tfb.net_G()
-    weights = init_weights(seed)
-    tfb.from_canonical(net_D, weights["net_D"])
-    tfb.from_canonical(net_G, weights["net_G"])
-    return net_D, net_G
-
-
 def test_the_loss_is_the_sum_over_the_batch_as_the_chapter_computes_it(tfb, tf):
     import keras
 
@@ -97,7 +88,7 @@ def test_the_loss_is_the_sum_over_the_batch_as_the_chapter_computes_it(tfb, tf):
 
 
 def test_the_updates_run_batchnorm_in_training_mode(tfb):
-    net_D, net_G = _nets_from(tfb)
+    net_D, net_G = nets_from(tfb)
     trainer_D, _ = tfb.make_trainers(net_D, net_G, lr=0.005)
     before = tfb.to_canonical(net_D)["0.batch_norm.running_mean"]
     tfb.update_D(random_batch(tfb, (4, 3, 64, 64), seed=5),

@@ -2,18 +2,8 @@
 
 import numpy as np
 
-from conftest import random_batch
+from conftest import nets_from, random_batch
 from dcgan.config import Config
-from dcgan.weights import init_weights
-
-
-def fresh_nets(backend, seed=0):
-    """The chapter's nets, starting from the canonical N(0, 0.02) weights of ``seed``."""
-    net_D, net_G = backend.net_D(), backend.net_G()
-    weights = init_weights(seed)
-    backend.from_canonical(net_D, weights["net_D"])
-    backend.from_canonical(net_G, weights["net_G"])
-    return net_D, net_G
 
 
 def max_change(before, after):
@@ -21,7 +11,7 @@ def max_change(before, after):
 
 
 def test_one_training_step_gives_finite_losses_and_changes_both_nets(backend):
-    net_D, net_G = fresh_nets(backend)
+    net_D, net_G = nets_from(backend)
     loss = backend.make_loss()
     trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
     X = random_batch(backend, (4, 3, 64, 64), seed=1)
@@ -45,7 +35,7 @@ def test_one_training_step_gives_finite_losses_and_changes_both_nets(backend):
 
 
 def test_the_generator_output_lies_in_the_open_interval_minus_one_one(backend):
-    net_D, net_G = fresh_nets(backend)
+    net_D, net_G = nets_from(backend)
     Z = random_batch(backend, (8, 100, 1, 1), seed=3, low=-3, high=3)
     images = backend.generate(net_G, Z)
     assert images.shape[0] == 8

@@ -30,7 +30,7 @@ from mxnet import autograd, gluon, np
 from dcgan import cli
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
-from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
+from dcgan.loop import EpochMetrics, fit, fixed_noise
 from dcgan.mxnet import LAYOUT, NAME
 from dcgan.mxnet.data import as_numpy, as_tensor
 from dcgan.mxnet.nets import forward, from_canonical, to_canonical
@@ -197,19 +197,10 @@ def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epoch
     both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
                              eager=config.eager)
     Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
-
-    def step(X: np.ndarray) -> tuple[float, float, int]:
-        batch_size = X.shape[0]
-        Z = np.random.normal(0, 1, size=(batch_size, latent_dim, 1, 1), ctx=device)
-        return (*both_updates(X, Z), batch_size)
-
-    def end_epoch(metrics: EpochMetrics) -> None:
-        if run is not None:
-            run.end_epoch(metrics, generate(net_G, Z_fixed))
-
-    history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch)
-    print(final_line(history[-1], device))
-    return history
+    return fit(both_updates, data_iter, num_epochs,
+               noise=lambda batch_size: np.random.normal(
+                   0, 1, size=(batch_size, latent_dim, 1, 1), ctx=device),
+               sample=lambda: generate(net_G, Z_fixed), device=device, run=run)
 
 
 def main(argv: list[str] | None = None) -> int:

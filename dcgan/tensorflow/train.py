@@ -31,7 +31,7 @@ import tensorflow as tf
 from dcgan import cli
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
-from dcgan.loop import EpochMetrics, final_line, fixed_noise, train_epochs
+from dcgan.loop import EpochMetrics, fit, fixed_noise
 from dcgan.runs import RunFolder
 from dcgan.tensorflow import LAYOUT, NAME
 from dcgan.tensorflow.data import as_numpy, as_tensor
@@ -204,23 +204,13 @@ def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epoch
                     config.init_from)
     with tf.device(device):
         trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
-        two_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
+        both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
                                 eager=config.eager)
         Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT))
-
-        def step(X: tf.Tensor) -> tuple[float, float, int]:
-            batch_size = X.shape[0]
-            Z = tf.random.normal(mean=0, stddev=1, shape=(batch_size, 1, 1, latent_dim))
-            loss_D, loss_G = two_updates(X, Z)
-            return loss_D, loss_G, batch_size
-
-        def end_epoch(metrics: EpochMetrics) -> None:
-            if run is not None:
-                run.end_epoch(metrics, generate(net_G, Z_fixed))
-
-        history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch)
-    print(final_line(history[-1], device))
-    return history
+        return fit(both_updates, data_iter, num_epochs,
+                   noise=lambda batch_size: tf.random.normal(
+                       mean=0, stddev=1, shape=(batch_size, 1, 1, latent_dim)),
+                   sample=lambda: generate(net_G, Z_fixed), device=device, run=run)
 
 
 def main(argv: list[str] | None = None) -> int:
