@@ -1,21 +1,28 @@
-"""The command line of ``python -m dcgan.<backend>.train``, shared by all backends.
+"""The command lines of ``python -m dcgan.<backend>.train`` and ``.sample``, shared by
+all backends.
 
-The parser, the checks on its values and the order of a run (data, nets,
+The parsers, the checks on their values and the order of a run (data, nets,
 training, outputs) are written here once; each backend's ``main`` is a
-one-line call to :func:`main` with its own name.
+one-line call to :func:`main` (or :func:`sample_main`) with its own name.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from dcgan import backend as backends
 from dcgan.config import Config
 from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
+from dcgan.plotting import display_images, save_image_grid
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
-from dcgan.weights import check_weights_file, save_weights
+from dcgan.shapes import noise_shape
+from dcgan.weights import (canonical_shapes, check_arrays, check_weights_file, load_weights,
+                           save_weights)
 
 DEVICES = ("auto", "cpu", "gpu", "cuda")
 """``cuda`` is accepted as another name for ``gpu`` in every backend."""
@@ -136,4 +143,60 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
                                "net_D": backend.to_canonical(net_D)}))
     for path in saved:
         print(f"saved {path}", file=sys.stderr)
+    return 0
+
+
+def build_sample_parser(backend: str) -> argparse.ArgumentParser:
+    """The options of ``python -m dcgan.<backend>.sample``."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m dcgan.{backend}.sample",
+        description=f"Draw a grid of generated images with the {backend} backend from weights "
+                    f"any backend wrote.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--weights", required=True, metavar="PATH",
+                        help="a run folder, or a canonical weights file (weights.safetensors)")
+    parser.add_argument("--num", type=positive_int, default=64, help="number of images")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="the noise; the same seed gives the same images in every backend")
+    parser.add_argument("--latent-dim", type=positive_int, default=Config().latent_dim)
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--out", default="samples.png", metavar="PNG")
+    return parser
+
+
+def weights_file(path: str) -> Path:
+    """The canonical weights of a run folder, or ``path`` itself when it is a file."""
+    candidate = Path(path)
+    if candidate.is_dir():
+        candidate = candidate / CANONICAL_WEIGHTS_FILE
+    if not candidate.is_file():
+        raise ValueError(f"--weights {path}: no such file or run folder with "
+                         f"{CANONICAL_WEIGHTS_FILE}")
+    return candidate
+
+
+def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
+    """Parse ``argv``, load net_G from canonical weights, and save a grid of samples."""
+    parser = build_sample_parser(backend_name)
+    args = parser.parse_args(argv)
+    try:
+        path = weights_file(args.weights)
+        weights = load_weights(path)
+        check_arrays(canonical_shapes(args.latent_dim)["net_G"], weights.get("net_G", {}),
+                     f"{path} (net_G)")
+    except ValueError as err:  # WeightsError is a ValueError
+        parser.error(str(err))
+    backend = backends.load(backend_name)
+    try:
+        device = backend.resolve_device("gpu" if args.device == "cuda" else args.device)
+    except ValueError as err:
+        parser.error(str(err))
+    net_G = backend.net_G(args.latent_dim)
+    backend.from_canonical(net_G, weights["net_G"])
+    noise = np.random.default_rng(args.seed).standard_normal(
+        noise_shape(args.num, args.latent_dim, backend.LAYOUT)).astype(np.float32)
+    images = backend.generate(net_G, backend.as_tensor(noise, device))
+    cols = max(1, round(args.num ** 0.5))
+    save_image_grid(display_images(images, backend.LAYOUT), args.out, cols=cols)
+    print(f"saved {args.num} samples from {path} to {args.out}", file=sys.stderr)
     return 0

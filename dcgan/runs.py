@@ -7,6 +7,7 @@
         metrics.jsonl        one JSON line per epoch: losses, examples, seconds
         samples/epoch_001.png  the fixed-noise grid (3 rows of 7) after each epoch
         losses.png           discriminator and generator loss per epoch
+        progress.gif         the sample grids epoch by epoch, as an animation
         weights.safetensors  the trained nets in the canonical format (dcgan.weights),
                              loadable by every backend
         net_G.*, net_D.*     the trained nets in the framework's own format
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from dcgan.config import Config
+from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.plotting import display_images, save_image_grid, save_loss_plot
 from dcgan.shapes import Layout
@@ -29,6 +31,7 @@ from dcgan.shapes import Layout
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 LOSS_PLOT_FILE = "losses.png"
+PROGRESS_GIF_FILE = "progress.gif"
 SAMPLES_DIR = "samples"
 CANONICAL_WEIGHTS_FILE = "weights.safetensors"
 
@@ -85,6 +88,21 @@ class RunFolder:
             f.write(json.dumps(metrics.as_dict()) + "\n")
         save_image_grid(display_images(samples, self.layout), self.sample_path(metrics.epoch))
         save_loss_plot(self.history, self.loss_plot_path, title=f"{self.backend} DCGAN")
+        save_progress_gif(sorted((self.path / SAMPLES_DIR).glob("epoch_*.png")),
+                          self.path / PROGRESS_GIF_FILE)
+
+
+def save_progress_gif(frames: list[Path], path: Path, seconds_per_frame: float = 0.5) -> Path:
+    """An animated GIF of the sample grids ``frames``, the last one held longer."""
+    from PIL import Image
+
+    images = [Image.open(frame).convert("RGB") for frame in frames]
+    durations = [int(seconds_per_frame * 1000)] * len(images)
+    durations[-1] *= 4
+    with atomic_path(path, suffix=".gif") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=durations, loop=0)
+    return path
 
 
 def read_metrics(run_path: str | os.PathLike) -> list[dict]:

@@ -32,6 +32,7 @@ def test_the_command_line_writes_every_output(backend, tiny_image_folder, tmp_pa
     assert set(weights) == {"net_G", "net_D"}
     native = {p.name.split(".")[0] for p in out.iterdir() if p.name.startswith("net_")}
     assert native == {"net_G", "net_D"}
+    assert Image.open(out / "progress.gif").n_frames == 1
 
 
 def test_help_runs_as_a_module(backend):
@@ -89,3 +90,29 @@ def test_plain_relu_and_a_class_subset_work_from_the_command_line(backend, tiny_
     assert config.alpha == 0 and config.classes == ("bug", "ghost")
     (row,) = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert row["examples"] == 4
+
+
+def test_samples_are_drawn_from_weights_another_backend_wrote(backend, load_backend, tmp_path):
+    """python -m dcgan.<backend>.sample, from canonical weights any backend can write."""
+    from conftest import nets_from
+    from dcgan.weights import init_weights, save_weights
+
+    writer = load_backend("torch")
+    net_D, net_G = nets_from(writer, init_weights(4))
+    run = tmp_path / "run"
+    save_weights(run / "weights.safetensors", {"net_G": writer.to_canonical(net_G),
+                                               "net_D": writer.to_canonical(net_D)})
+    sample_main = __import__(f"dcgan.{backend.NAME}.sample", fromlist=["main"]).main
+    out = tmp_path / "grid.png"
+    assert sample_main(["--weights", str(run), "--num", "16", "--seed", "3", "--device", "cpu",
+                        "--out", str(out)]) == 0
+    assert Image.open(out).size == (4 * 64, 4 * 64)
+
+
+def test_sampling_from_a_missing_run_is_a_clear_error(backend, tmp_path, capsys):
+    sample_main = __import__(f"dcgan.{backend.NAME}.sample", fromlist=["main"]).main
+    with pytest.raises(SystemExit) as exit_info:
+        sample_main(["--weights", str(tmp_path / "nope"), "--out", str(tmp_path / "g.png")])
+    assert exit_info.value.code == 2
+    assert "no such file or run folder" in capsys.readouterr().err
+    assert not (tmp_path / "g.png").exists()

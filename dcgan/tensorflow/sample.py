@@ -1,0 +1,21 @@
+"""Drawing samples with the tensorflow backend: ``python -m dcgan.tensorflow.sample``.
+
+``--weights`` takes a run folder or a canonical weights file written by any
+backend; see ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dcgan import cli
+from dcgan.tensorflow import NAME
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dcgan.tensorflow.sample``; see ``--help``."""
+    return cli.sample_main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Drawing samples with the torch backend: ``python -m dcgan.torch.sample``.
+
+``--weights`` takes a run folder or a canonical weights file written by any
+backend; see ``--help``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dcgan import cli
+from dcgan.torch import NAME
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dcgan.torch.sample``; see ``--help``."""
+    return cli.sample_main(NAME, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
