@@ -93,7 +93,8 @@ notebook tell one story. Images here are {layout}{' (channels last, as Keras wan
 The sibling notebooks do the same with the other two frameworks, and
 `compare_frameworks.ipynb` puts the three side by side."""),
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
-        new_code_cell(f"""# Import dcgan.{name} before the framework itself: it prepares the environment
+        new_code_cell(f"""%matplotlib inline
+# Import dcgan.{name} before the framework itself: it prepares the environment
 # the framework needs (see its docstring).
 from dcgan.{name} import (LAYOUT, D_block, G_block, as_numpy, forward, load_data, net_D,
                          net_G)
@@ -216,7 +217,8 @@ canonical weights, checked for parity, trained on the same data, and compared:
 losses overlaid and the sample grids from the same fixed noise. Backends whose
 framework is not installed are left out with the reason."""),
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
-        new_code_cell("""import tempfile
+        new_code_cell("""%matplotlib inline
+import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
