@@ -18,6 +18,7 @@ import numpy as np
 from dcgan import backend as backends
 from dcgan.config import Config
 from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
+from dcgan.loop import TrainingDiverged
 from dcgan.plotting import display_images, save_image_grid
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
 from dcgan.shapes import noise_shape
@@ -135,8 +136,12 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     except FileExistsError as err:
         parser.error(str(err))
     print(f"training {backend.NAME} DCGAN on {folder} -> {run.path}", file=sys.stderr)
-    backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr, config.latent_dim,
-                  device, config=config, run=run)
+    try:
+        backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr,
+                      config.latent_dim, device, config=config, run=run)
+    except TrainingDiverged as err:
+        print(f"{parser.prog}: error: {err} (outputs so far: {run.path})", file=sys.stderr)
+        return 1
     saved = backend.save_weights(net_D, net_G, run.path)
     saved.append(save_weights(run.path / CANONICAL_WEIGHTS_FILE,
                               {"net_G": backend.to_canonical(net_G),
