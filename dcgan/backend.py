@@ -13,7 +13,8 @@ nets       ``net_G``, ``net_D``, ``forward``, ``layers``,
 data       ``load_data``, ``as_tensor``, ``as_numpy``
 train      ``update_D``, ``update_G``, ``train``, ``main`` and the helpers
            ``make_loss``, ``make_trainers``, ``make_step``, ``set_seed``,
-           ``resolve_device``, ``generate``, ``save_weights``
+           ``resolve_device``, ``generate``, ``save_weights``,
+           ``trainer_state``, ``load_trainer_state``
 ========== ==============================================================
 
 :func:`load` gathers them into one object that satisfies the
@@ -117,8 +118,19 @@ class Backend(Protocol):
 
     def train(self, net_D: Any, net_G: Any, data_iter: Iterable, num_epochs: int, lr: float,
               latent_dim: int, device: Any = None, *, config: Config | None = None,
-              run: Any = None) -> list[Any]:
-        """The chapter's training loop; returns the per-epoch metrics."""
+              run: Any = None, resume: Any = None) -> list[Any]:
+        """The chapter's training loop; returns the metrics of the epochs it ran.
+
+        ``run`` (a ``dcgan.runs.RunFolder``) receives samples, metrics and a
+        checkpoint after each epoch; ``resume`` (a ``dcgan.checkpoints.Checkpoint``
+        of this backend) continues a run where it stopped."""
+
+    def trainer_state(self, trainer: Any) -> dict[str, np.ndarray]:
+        """An optimizer's state (Adam's moments and step counts) as numpy arrays under the
+        backend's own keys, for a checkpoint."""
+
+    def load_trainer_state(self, trainer: Any, arrays: dict[str, np.ndarray]) -> None:
+        """Load :meth:`trainer_state`'s arrays into an optimizer of the same net."""
 
     def set_seed(self, seed: int) -> None:
         """Seed the framework's random generators (and numpy/random) for a repeatable run."""
@@ -141,7 +153,8 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "nets": ("net_G", "net_D", "forward", "layers", "to_canonical", "from_canonical"),
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
-              "make_step", "set_seed", "resolve_device", "generate", "save_weights"),
+              "make_step", "set_seed", "resolve_device", "generate", "save_weights",
+              "trainer_state", "load_trainer_state"),
 }
 """Module -> the public names each backend's module of that name defines."""
 

@@ -9,6 +9,7 @@ one-line call to :func:`main` (or :func:`sample_main`) with its own name.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Callable
@@ -18,7 +19,7 @@ import numpy as np
 from dcgan import backend as backends
 from dcgan.config import Config
 from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
-from dcgan.loop import TrainingDiverged
+from dcgan.loop import TrainingDiverged, TrainingInterrupted
 from dcgan.plotting import display_images, save_image_grid
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
 from dcgan.shapes import noise_shape
@@ -74,7 +75,9 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     data.add_argument("--num-workers", type=non_negative_int, default=d.num_workers,
                       help="input pipeline worker processes or threads")
     model = parser.add_argument_group("model and training")
-    model.add_argument("--epochs", type=positive_int, default=d.num_epochs)
+    model.add_argument("--epochs", type=positive_int, default=None,
+                       help=f"number of epochs (default: {d.num_epochs}; with --resume, the "
+                            f"run's own, or more to extend it)")
     model.add_argument("--batch-size", type=positive_int, default=d.batch_size)
     model.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate")
     model.add_argument("--latent-dim", type=positive_int, default=d.latent_dim)
@@ -92,6 +95,10 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                      help="auto takes a GPU when the framework sees one")
     run.add_argument("--out", default=None, metavar="DIR",
                      help=f"run folder (default: runs/{backend}-<time>)")
+    run.add_argument("--resume", default=None, metavar="RUN_DIR",
+                     help="continue the run in this folder from its checkpoint, with its own "
+                          "configuration (other options but --epochs, --device and "
+                          "--num-workers are ignored)")
     return parser
 
 
@@ -102,7 +109,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
                   classes=classes,
                   num_images=args.num_images, num_workers=args.num_workers,
-                  num_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  num_epochs=args.epochs or Config().num_epochs, batch_size=args.batch_size, lr=args.lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
                   init_from=args.init_from,
                   seed=args.seed, device="gpu" if args.device == "cuda" else args.device,
@@ -110,38 +117,54 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def main(backend_name: str, argv: list[str] | None = None) -> int:
-    """Parse ``argv``, train with ``dcgan.<backend_name>`` and write the run folder."""
+    """Parse ``argv``, train with ``dcgan.<backend_name>`` and write the run folder.
+
+    Returns 0 when training ends, 1 when it diverges and 130 after Ctrl-C
+    (with a checkpoint to ``--resume`` from).
+    """
     parser = build_parser(backend_name)
     args = parser.parse_args(argv)
+    backend = backends.load(backend_name)
     try:
-        config = config_from_args(args)
-        if config.init_from:
-            check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
+        if args.resume:
+            run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT,
+                                               args.epochs)
+            config = dataclasses.replace(
+                run.config, device="gpu" if args.device == "cuda" else args.device,
+                num_workers=args.num_workers)
+            if checkpoint.position.epoch > config.num_epochs:
+                raise ValueError(f"--resume {args.resume}: the run has finished its "
+                                 f"{config.num_epochs} epochs; pass --epochs with more to "
+                                 f"extend it")
+        else:
+            checkpoint, config = None, config_from_args(args)
+            if config.init_from:
+                check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
         folder = image_folder(config.dataset, config.data_dir, config.data_root,
                               config.num_images, config.classes)
-    except (ValueError, DatasetError) as err:  # WeightsError is a ValueError
-        parser.error(str(err))
-    backend = backends.load(backend_name)
-    backend.set_seed(config.seed)
-    try:
         device = backend.resolve_device(config.device)
-    except ValueError as err:
+        if checkpoint is None:
+            run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
+    except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError too
         parser.error(str(err))
+    backend.set_seed(config.seed)
     data_iter = backend.load_data(folder, config.batch_size, config.num_workers,
                                   shuffle=True, seed=config.seed)
     net_D = backend.net_D(config.n_D, config.alpha)
     net_G = backend.net_G(config.latent_dim, config.n_G)
-    try:
-        run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
-    except FileExistsError as err:
-        parser.error(str(err))
-    print(f"training {backend.NAME} DCGAN on {folder} -> {run.path}", file=sys.stderr)
+    where = (f"resuming {run.path} at epoch {checkpoint.position.epoch}, step "
+             f"{checkpoint.position.step}" if checkpoint else f"-> {run.path}")
+    print(f"training {backend.NAME} DCGAN on {folder} {where}", file=sys.stderr)
     try:
         backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr,
-                      config.latent_dim, device, config=config, run=run)
+                      config.latent_dim, device, config=config, run=run, resume=checkpoint)
     except TrainingDiverged as err:
         print(f"{parser.prog}: error: {err} (outputs so far: {run.path})", file=sys.stderr)
         return 1
+    except TrainingInterrupted as err:
+        print(f"\n{parser.prog}: {err}; checkpoint saved to {run.checkpoint_path}\n"
+              f"resume with: {parser.prog} --resume {run.path}", file=sys.stderr)
+        return 130
     saved = backend.save_weights(net_D, net_G, run.path)
     saved.append(save_weights(run.path / CANONICAL_WEIGHTS_FILE,
                               {"net_G": backend.to_canonical(net_G),

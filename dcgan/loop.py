@@ -5,29 +5,82 @@ Each backend's ``train`` sets up its nets, loss and optimizers and hands a
 :func:`train_epochs`, which runs the epochs exactly as the chapter does:
 it accumulates the summed losses and the example count per epoch
 (``d2l.Accumulator(3)``), times the epoch (``d2l.Timer``) and reports the
-per-example losses. The progress bar, the NaN guard and the final line live
-here once instead of three times.
+per-example losses. The progress bar, the NaN guard, Ctrl-C handling, the
+per-step noise and the final line live here once instead of three times.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from dcgan.config import SAMPLE_COLS, SAMPLE_ROWS
+from dcgan.randomness import step_noise
 from dcgan.shapes import Layout, noise_shape
 
-Step = Callable[[Any], tuple[float, float, int]]
-"""``step(X) -> (loss_D summed over the batch, loss_G summed over the batch, batch size)``."""
+Step = Callable[[Any, int, int], tuple[float, float, int]]
+"""``step(X, epoch, step) -> (loss_D summed over the batch, loss_G summed over the batch,
+batch size)``; epoch and step (both 1-based) key the step's noise."""
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the epoch and step."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run stands between two steps: ``step`` batches of ``epoch`` are done, with
+    these summed losses, examples and seconds so far in that epoch."""
+
+    epoch: int = 1
+    step: int = 0
+    loss_D: float = 0.0
+    loss_G: float = 0.0
+    examples: int = 0
+    seconds: float = 0.0
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training between two steps; ``position`` says where."""
+
+    def __init__(self, position: Position) -> None:
+        super().__init__(f"interrupted in epoch {position.epoch} after step {position.step}")
+        self.position = position
+
+
+class _StopRequest:
+    """Set by the first Ctrl-C: training stops after the current step. A second Ctrl-C
+    interrupts at once, as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[_StopRequest]:
+    """Catch SIGINT while training (in the main thread) so the current step can finish."""
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+    previous = signal.signal(signal.SIGINT, request)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)
@@ -62,23 +115,36 @@ def _check_finite(loss_D: float, loss_G: float, epoch: int, step: int) -> None:
     if not (math.isfinite(loss_D) and math.isfinite(loss_G)):
         raise TrainingDiverged(
             f"training diverged at epoch {epoch}, step {step}: loss_D={loss_D}, "
-            f"loss_G={loss_G}. Try a smaller --lr; the last completed epoch's outputs are kept.")
+            f"loss_G={loss_G}. Try a smaller --lr; the last checkpoint and the outputs of "
+            f"the completed epochs are kept.")
 
 
 def run_epoch(step: Step, data_iter: Iterable, epoch: int, num_epochs: int,
-              progress: bool = True) -> EpochMetrics:
-    """One pass over ``data_iter``; returns the epoch's per-example losses and timing."""
-    total_D = total_G = 0.0
-    examples = 0
-    start = time.perf_counter()
-    batches = tqdm(data_iter, desc=f"epoch {epoch}/{num_epochs}", unit="batch",
-                   disable=not progress, leave=True, dynamic_ncols=True)
-    for i, (X, _) in enumerate(batches, start=1):
-        loss_D, loss_G, n = step(X)
+              progress: bool = True, start: Position | None = None,
+              stop: _StopRequest | None = None) -> EpochMetrics:
+    """One pass over ``data_iter``; returns the epoch's per-example losses and timing.
+
+    ``start`` continues an epoch that was interrupted (``data_iter`` then
+    gives its remaining batches); when ``stop`` is requested the epoch ends
+    after the current step with :class:`TrainingInterrupted`.
+    """
+    start = start if start is not None and start.epoch == epoch else Position(epoch)
+    total_D, total_G, examples, i = start.loss_D, start.loss_G, start.examples, start.step
+    began = time.perf_counter() - start.seconds
+    total = len(data_iter) + i if hasattr(data_iter, "__len__") else None
+    batches = tqdm(data_iter, desc=f"epoch {epoch}/{num_epochs}", unit="batch", total=total,
+                   initial=i, disable=not progress, leave=True, dynamic_ncols=True)
+    for X, _ in batches:
+        i += 1
+        loss_D, loss_G, n = step(X, epoch, i)
         _check_finite(loss_D, loss_G, epoch, i)
         total_D, total_G, examples = total_D + loss_D, total_G + loss_G, examples + n
         batches.set_postfix(loss_D=f"{total_D / examples:.3f}", loss_G=f"{total_G / examples:.3f}")
-    seconds = time.perf_counter() - start
+        if stop is not None and stop.requested:
+            batches.close()
+            raise TrainingInterrupted(Position(epoch, i, total_D, total_G, examples,
+                                               time.perf_counter() - began))
+    seconds = time.perf_counter() - began
     if examples == 0:
         raise ValueError("the data iterator yielded no batches; is the image folder empty?")
     return EpochMetrics(epoch, total_D / examples, total_G / examples, examples, seconds)
@@ -86,11 +152,20 @@ def run_epoch(step: Step, data_iter: Iterable, epoch: int, num_epochs: int,
 
 def train_epochs(step: Step, data_iter: Iterable, num_epochs: int, *,
                  on_epoch_end: Callable[[EpochMetrics], None] | None = None,
-                 start_epoch: int = 1, progress: bool = True) -> list[EpochMetrics]:
-    """Run epochs ``start_epoch..num_epochs``, calling ``on_epoch_end`` after each."""
+                 start: Position | None = None, progress: bool = True,
+                 stop: _StopRequest | None = None) -> list[EpochMetrics]:
+    """Run the epochs from ``start`` (default: the beginning) to ``num_epochs``, calling
+    ``on_epoch_end`` after each.
+
+    A ``data_iter`` with ``set_epoch`` (``dcgan.randomness.EpochBatches``) is
+    told each epoch, and where a resumed epoch continues.
+    """
+    start = start or Position()
     history = []
-    for epoch in range(start_epoch, num_epochs + 1):
-        metrics = run_epoch(step, data_iter, epoch, num_epochs, progress)
+    for epoch in range(start.epoch, num_epochs + 1):
+        if hasattr(data_iter, "set_epoch"):
+            data_iter.set_epoch(epoch, start.step if epoch == start.epoch else 0)
+        metrics = run_epoch(step, data_iter, epoch, num_epochs, progress, start, stop)
         history.append(metrics)
         if on_epoch_end is not None:
             on_epoch_end(metrics)
@@ -104,26 +179,41 @@ def final_line(metrics: EpochMetrics, device: Any) -> str:
 
 
 def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iterable,
-        num_epochs: int, noise: Callable[[int], Any], sample: Callable[[], np.ndarray],
-        device: Any, run: Any = None, progress: bool = True) -> list[EpochMetrics]:
+        num_epochs: int, *, seed: int, latent_dim: int, layout: Layout,
+        to_tensor: Callable[[np.ndarray], Any], sample: Callable[[], np.ndarray],
+        device: Any, run: Any = None, state: Callable[[], dict] | None = None,
+        start: Position | None = None, progress: bool = True) -> list[EpochMetrics]:
     """The loop of the chapter's ``train`` once the nets and optimizers are set up.
 
-    For each batch ``X`` it draws ``Z = noise(batch_size)`` and calls
-    ``both_updates(X, Z)`` (a backend's ``make_step``); after each epoch it
-    hands the metrics and ``sample()`` (the fixed-noise images) to ``run``
-    (a ``RunFolder``, a ``LivePlot``, or None); at the end it prints the
+    For the ``step``-th batch ``X`` of ``epoch`` it draws that step's noise
+    (``dcgan.randomness.step_noise``, handed over with ``to_tensor``) and
+    calls ``both_updates(X, Z)`` (a backend's ``make_step``). After each
+    epoch it hands the metrics, ``sample()`` (the fixed-noise images) and
+    ``state`` (a function giving the nets' and optimizers' arrays, see
+    ``dcgan.checkpoints.capture``) to ``run`` (a ``RunFolder``, a
+    ``LivePlot``, or None). ``start`` resumes a run from its checkpoint's
+    position. Ctrl-C stops after the current step: ``run`` saves a checkpoint
+    and :class:`TrainingInterrupted` propagates. At the end it prints the
     chapter's final line.
     """
 
-    def step(X: Any) -> tuple[float, float, int]:
+    def step(X: Any, epoch: int, i: int) -> tuple[float, float, int]:
         batch_size = X.shape[0]
-        return (*both_updates(X, noise(batch_size)), batch_size)
+        Z = to_tensor(step_noise(seed, epoch, i, batch_size, latent_dim, layout))
+        return (*both_updates(X, Z), batch_size)
 
     def end_epoch(metrics: EpochMetrics) -> None:
         if run is not None:
-            run.end_epoch(metrics, sample())
+            run.end_epoch(metrics, sample(), state)
 
-    history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch,
-                           progress=progress)
-    print(final_line(history[-1], device))
+    with stop_on_interrupt() as stop:
+        try:
+            history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch,
+                                   start=start, progress=progress, stop=stop)
+        except TrainingInterrupted as interrupted:
+            if run is not None and hasattr(run, "interrupt"):
+                run.interrupt(interrupted.position, state)
+            raise
+    if history:
+        print(final_line(history[-1], device))
     return history

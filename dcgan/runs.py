@@ -8,6 +8,8 @@
         samples/epoch_001.png  the fixed-noise grid (3 rows of 7) after each epoch
         losses.png           discriminator and generator loss per epoch
         progress.gif         the sample grids epoch by epoch, as an animation
+        checkpoint.safetensors  nets, optimizers and position after the last epoch (or
+                             Ctrl-C), for --resume (dcgan.checkpoints)
         weights.safetensors  the trained nets in the canonical format (dcgan.weights),
                              loadable by every backend
         net_G.*, net_D.*     the trained nets in the framework's own format
@@ -15,16 +17,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from dcgan.checkpoints import CHECKPOINT_FILE, Checkpoint, load_checkpoint, save_checkpoint
 from dcgan.config import Config
-from dcgan.files import atomic_path
-from dcgan.loop import EpochMetrics
+from dcgan.files import atomic_path, write_bytes_atomic
+from dcgan.loop import EpochMetrics, Position
 from dcgan.plotting import display_images, save_image_grid, save_loss_plot
 from dcgan.shapes import Layout
 
@@ -47,13 +52,16 @@ def default_run_path(backend: str, root: str | os.PathLike = "runs") -> Path:
 
 
 class RunFolder:
-    """Writes one run's outputs as the epochs end."""
+    """Writes one run's outputs as the epochs end, and its checkpoints."""
 
-    def __init__(self, path: str | os.PathLike, backend: str, layout: Layout) -> None:
+    def __init__(self, path: str | os.PathLike, backend: str, layout: Layout,
+                 config: Config | None = None,
+                 history: list[EpochMetrics] | None = None) -> None:
         self.path = Path(path)
         self.backend = backend
         self.layout = layout
-        self.history: list[EpochMetrics] = []
+        self.config = config or Config()
+        self.history: list[EpochMetrics] = list(history or [])
 
     @classmethod
     def create(cls, backend: str, layout: Layout, config: Config) -> "RunFolder":
@@ -62,12 +70,51 @@ class RunFolder:
         An ``--out`` folder that already holds a run is refused rather than mixed with it.
         """
         path = Path(config.out) if config.out else default_run_path(backend)
-        if (path / METRICS_FILE).exists():
-            raise FileExistsError(f"{path} already holds a training run ({METRICS_FILE}); "
-                                  f"choose another --out or delete that folder")
+        if (path / METRICS_FILE).exists() or (path / CHECKPOINT_FILE).exists():
+            raise FileExistsError(f"{path} already holds a training run; continue it with "
+                                  f"--resume {path}, or choose another --out")
         (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
         config.save(path / CONFIG_FILE)
-        return cls(path, backend, layout)
+        return cls(path, backend, layout, config)
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike, backend: str, layout: Layout,
+               num_epochs: int | None = None) -> tuple["RunFolder", Checkpoint]:
+        """Reopen the run in ``path`` at its checkpoint, optionally with more epochs.
+
+        ``metrics.jsonl`` is rewritten from the checkpoint, so an epoch that
+        ended after the last checkpoint (a crash in between) is not counted twice.
+        """
+        path = Path(path)
+        checkpoint = load_checkpoint(path / CHECKPOINT_FILE, backend)
+        config = checkpoint.config
+        if num_epochs is not None and num_epochs != config.num_epochs:
+            config = dataclasses.replace(config, num_epochs=num_epochs)
+            config.save(path / CONFIG_FILE)
+        checkpoint.config = config
+        run = cls(path, backend, layout, config, checkpoint.history)
+        write_bytes_atomic(path / METRICS_FILE, "".join(
+            json.dumps(m.as_dict()) + "\n" for m in run.history).encode())
+        (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+        return run, checkpoint
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """The run's checkpoint, rewritten after every epoch."""
+        return self.path / CHECKPOINT_FILE
+
+    def save_checkpoint(self, position: Position, state: Callable[[], dict] | None) -> Path | None:
+        """Write the checkpoint of ``position`` from ``state()`` (``dcgan.checkpoints.capture``)."""
+        if state is None:
+            return None
+        arrays = state()
+        return save_checkpoint(self.checkpoint_path, Checkpoint(
+            self.backend, self.config, position, list(self.history),
+            arrays["nets"], arrays["trainers"]))
+
+    def interrupt(self, position: Position, state: Callable[[], dict] | None) -> None:
+        """Ctrl-C: checkpoint the run between two steps."""
+        self.save_checkpoint(position, state)
 
     def sample_path(self, epoch: int) -> Path:
         """The sample grid written after ``epoch``."""
@@ -78,8 +125,10 @@ class RunFolder:
         """The loss curves of the run so far."""
         return self.path / LOSS_PLOT_FILE
 
-    def end_epoch(self, metrics: EpochMetrics, samples: np.ndarray) -> None:
-        """Record an epoch: its metrics line, its sample grid and the updated loss plot.
+    def end_epoch(self, metrics: EpochMetrics, samples: np.ndarray,
+                  state: Callable[[], dict] | None = None) -> None:
+        """Record an epoch: its metrics line, its sample grid, the updated loss plot and
+        progress.gif, then the checkpoint (from ``state()``) of the next epoch's start.
 
         ``samples`` is generator output in [-1, 1] in the backend's layout.
         """
@@ -88,8 +137,9 @@ class RunFolder:
             f.write(json.dumps(metrics.as_dict()) + "\n")
         save_image_grid(display_images(samples, self.layout), self.sample_path(metrics.epoch))
         save_loss_plot(self.history, self.loss_plot_path, title=f"{self.backend} DCGAN")
-        save_progress_gif(sorted((self.path / SAMPLES_DIR).glob("epoch_*.png")),
+        save_progress_gif([self.sample_path(m.epoch) for m in self.history],
                           self.path / PROGRESS_GIF_FILE)
+        self.save_checkpoint(Position(metrics.epoch + 1), state)
 
 
 def save_progress_gif(frames: list[Path], path: Path, seconds_per_frame: float = 0.5) -> Path:

@@ -12,7 +12,7 @@ def batches(sizes):
 
 
 def test_losses_are_averaged_per_example_over_the_epoch():
-    def step(X):
+    def step(X, epoch, i):
         return 2.0 * len(X), 4.0 * len(X), len(X)  # summed over the batch, as the contract says
 
     (metrics,) = train_epochs(step, batches([4, 4, 2]), 1, progress=False)
@@ -24,7 +24,7 @@ def test_losses_are_averaged_per_example_over_the_epoch():
 def test_a_nan_loss_stops_training_naming_the_epoch_and_step():
     calls = []
 
-    def step(X):
+    def step(X, epoch, i):
         calls.append(1)
         return (math.nan if len(calls) == 5 else 1.0), 1.0, len(X)
 

@@ -28,6 +28,7 @@ import numpy as onp
 from mxnet import autograd, gluon, np
 
 from dcgan import cli
+from dcgan.checkpoints import Checkpoint, capture, restore
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics, fit, fixed_noise
@@ -69,11 +70,57 @@ class Adam(mx.optimizer.Adam):
 def make_trainers(net_D: gluon.Block, net_G: gluon.Block, lr: float, beta1: float = 0.5,
                   beta2: float = 0.999,
                   epsilon: float = ADAM_EPSILON) -> tuple[gluon.Trainer, gluon.Trainer]:
-    """Adam for each net with the chapter's betas, the shared epsilon and PyTorch's formula."""
-    return tuple(gluon.Trainer(net.collect_params(),
+    """Adam for each net with the chapter's betas, the shared epsilon and PyTorch's formula.
+
+    The parameters go in as a list, in the net's order: given the dict, Gluon
+    sorts them by their generated names, which depend on how many blocks the
+    process made before, and a checkpoint's optimizer state, kept by position,
+    would not fit the same net in another process.
+    """
+    return tuple(gluon.Trainer(list(net.collect_params().values()),
                                Adam(learning_rate=lr, beta1=beta1, beta2=beta2,
                                     epsilon=epsilon))
                  for net in (net_D, net_G))
+
+
+def trainer_state(trainer: gluon.Trainer) -> dict[str, onp.ndarray]:
+    """Adam's state as arrays: ``<parameter index>.<mean|var|step>``."""
+    updater = trainer._updaters[0]  # one device: Gluon updates here, not in a kvstore
+    counts = trainer._optimizer._index_update_count
+    arrays = {}
+    for index, (mean, var) in updater.states.items():
+        arrays[f"{index}.mean"] = mean.asnumpy()
+        arrays[f"{index}.var"] = var.asnumpy()
+        arrays[f"{index}.step"] = onp.array(counts.get(index, 0), dtype=onp.int64)
+    return arrays
+
+
+def load_trainer_state(trainer: gluon.Trainer, arrays: dict[str, onp.ndarray]) -> None:
+    """Load :func:`trainer_state`'s arrays; a state that does not fit the parameters is an
+    error, and the optimizer is left untouched."""
+    parameters = list(trainer._params)
+    states, counts = {}, {}
+    for key, array in arrays.items():
+        index, _, name = key.partition(".")
+        if not index.isdigit() or int(index) >= len(parameters):
+            raise ValueError(f"optimizer state {key!r} names no parameter of this net")
+        i = int(index)
+        if name == "step":
+            counts[i] = int(onp.asarray(array).item())  # stored as shape (1,)
+        elif tuple(array.shape) != tuple(parameters[i].shape):
+            raise ValueError(f"optimizer state {key!r} has shape {tuple(array.shape)}, the "
+                             f"parameter {tuple(parameters[i].shape)}")
+        else:
+            states.setdefault(i, {})[name] = array
+    updater, optimizer = trainer._updaters[0], trainer._optimizer
+    device = parameters[0].list_ctx()[0]
+    updater.states = {i: (mx.nd.array(s["mean"], ctx=device), mx.nd.array(s["var"], ctx=device))
+                      for i, s in states.items()}
+    updater.states_synced = dict.fromkeys(updater.states, True)
+    # In place: the optimizer reselects this dict per device before each update.
+    optimizer._index_update_count.clear()
+    optimizer._index_update_count.update(counts)
+    optimizer.num_update = max(counts.values(), default=0)
 
 
 def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block,
@@ -178,11 +225,13 @@ def save_weights(net_D: gluon.Block, net_G: gluon.Block, folder: str | Path) -> 
 
 def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epochs: int,
           lr: float, latent_dim: int, device: mx.Context | None = None, *,
-          config: Config | None = None, run: RunFolder | None = None) -> list[EpochMetrics]:
+          config: Config | None = None, run: RunFolder | None = None,
+          resume: Checkpoint | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
 
-    After each epoch the fixed-noise samples and metrics go to ``run`` (if
-    given); the chapter's final line is printed at the end.
+    After each epoch the fixed-noise samples, the metrics and a checkpoint go
+    to ``run`` (if given); ``resume`` continues from a checkpoint instead of
+    starting afresh. The chapter's final line is printed at the end.
     """
     config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
     device = device or resolve_device("auto")
@@ -194,13 +243,17 @@ def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epoch
     for net in (net_D, net_G):
         net.collect_params().reset_ctx(device)
     trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+    if resume is not None:
+        restore(resume, net_D, net_G, trainer_D, trainer_G, from_canonical, load_trainer_state)
     both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
                              eager=config.eager)
     Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
-    return fit(both_updates, data_iter, num_epochs,
-               noise=lambda batch_size: np.random.normal(
-                   0, 1, size=(batch_size, latent_dim, 1, 1), ctx=device),
-               sample=lambda: generate(net_G, Z_fixed), device=device, run=run)
+    return fit(both_updates, data_iter, num_epochs, seed=config.seed, latent_dim=latent_dim,
+               layout=LAYOUT, to_tensor=lambda Z: as_tensor(Z, device),
+               sample=lambda: generate(net_G, Z_fixed), device=device, run=run,
+               state=lambda: capture(net_D, net_G, trainer_D, trainer_G, to_canonical,
+                                     trainer_state),
+               start=resume.position if resume is not None else None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,10 @@
 The chapter's TF tab uses ``image_dataset_from_directory``; we list the files
 with the shared ``dcgan.datasets.list_images`` instead, so that all three
 backends read exactly the same images, and build the ``tf.data`` pipeline
-(decode, resize to 64x64, scale to [-1, 1], shuffle, batch, prefetch) here.
+(order, decode, resize to 64x64, scale to [-1, 1], batch, prefetch) here.
+The order is the shared ``dcgan.randomness.EpochOrder`` rather than
+``Dataset.shuffle``, whose order depends on how often the dataset has been
+iterated and so cannot be resumed.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan.datasets import list_images
+from dcgan.randomness import EpochBatches, EpochOrder
 
 IMAGE_SIZE = 64
 
@@ -26,24 +30,31 @@ def _decode(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
-              shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
+              shuffle: bool = True, seed: int = 0) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
 
-    ``num_workers`` images are decoded in parallel (0: one at a time);
-    ``seed`` fixes the shuffling order, reshuffled each epoch.
+    ``num_workers`` images are decoded in parallel (0: one at a time). Each
+    epoch's order comes from ``seed`` and the epoch (``dcgan.randomness``),
+    so two runs, and a resumed run, see the same batches. The
+    ``tf.data.Dataset`` is the result's ``loader``.
     """
     paths = list_images(folder)
     class_names = [p.relative_to(folder).parts[0] for p in paths]
     index = {name: i for i, name in enumerate(sorted(set(class_names)))}
-    labels = [index[name] for name in class_names]
-    dataset = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    paths_t = tf.constant([str(p) for p in paths])
+    labels_t = tf.constant([index[name] for name in class_names])
+    order = EpochOrder(len(paths), seed, shuffle)
+    # The generator runs once per pass over the dataset: it hands over that
+    # epoch's whole order, which unbatch() turns back into single indices.
+    indices = tf.data.Dataset.from_generator(
+        lambda: iter([order.indices()]),
+        output_signature=tf.TensorSpec((None,), tf.int64)).unbatch()
+    dataset = indices.map(lambda i: (tf.gather(paths_t, i), tf.gather(labels_t, i)))
     if num_workers:
         dataset = dataset.map(_decode, num_parallel_calls=num_workers, deterministic=True)
     else:
         dataset = dataset.map(_decode)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return EpochBatches(dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), order, batch_size)
 
 
 def as_tensor(array: np.ndarray, device: str | None = None) -> tf.Tensor:

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import cli
+from dcgan.checkpoints import Checkpoint, capture, restore
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics, fit, fixed_noise
@@ -81,6 +82,26 @@ def make_trainers(net_D: keras.Model, net_G: keras.Model, lr: float, beta1: floa
         trainer.build(net.trainable_variables)
         trainers.append(trainer)
     return trainers[0], trainers[1]
+
+
+def trainer_state(trainer: keras.optimizers.Optimizer) -> dict[str, np.ndarray]:
+    """The optimizer's variables as arrays, keyed by their position (step count, learning
+    rate, then Adam's moments in the order of the net's variables)."""
+    return {str(i): keras.ops.convert_to_numpy(v).copy() for i, v in enumerate(trainer.variables)}
+
+
+def load_trainer_state(trainer: keras.optimizers.Optimizer, arrays: dict[str, np.ndarray]) -> None:
+    """Load :func:`trainer_state`'s arrays; a state that does not fit is an error, and the
+    optimizer is left untouched."""
+    variables = trainer.variables
+    expected = {str(i): tuple(v.shape) for i, v in enumerate(variables)}
+    # safetensors stores a scalar (the step count) as shape (1,): compare sizes.
+    if set(arrays) != set(expected) or any(np.size(arrays[k]) != np.prod(shape, dtype=int)
+                                           for k, shape in expected.items()):
+        raise ValueError(f"optimizer state does not fit this net: {len(arrays)} arrays for "
+                         f"{len(variables)} optimizer variables, or their sizes differ")
+    for i, variable in enumerate(variables):
+        variable.assign(np.reshape(arrays[str(i)], expected[str(i)]))
 
 
 def _as_float(loss: tf.Tensor) -> float | tf.Tensor:
@@ -188,11 +209,13 @@ def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> 
 
 def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,
           lr: float, latent_dim: int, device: str | None = None, *,
-          config: Config | None = None, run: RunFolder | None = None) -> list[EpochMetrics]:
+          config: Config | None = None, run: RunFolder | None = None,
+          resume: Checkpoint | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
 
-    After each epoch the fixed-noise samples and metrics go to ``run`` (if
-    given); the chapter's final line is printed at the end.
+    After each epoch the fixed-noise samples, the metrics and a checkpoint go
+    to ``run`` (if given); ``resume`` continues from a checkpoint instead of
+    starting afresh. The chapter's final line is printed at the end.
     """
     config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
     device = device or resolve_device("auto")
@@ -204,13 +227,18 @@ def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epoch
                     config.init_from)
     with tf.device(device):
         trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+        if resume is not None:
+            restore(resume, net_D, net_G, trainer_D, trainer_G, from_canonical,
+                    load_trainer_state)
         both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
                                 eager=config.eager)
         Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT))
-        return fit(both_updates, data_iter, num_epochs,
-                   noise=lambda batch_size: tf.random.normal(
-                       mean=0, stddev=1, shape=(batch_size, 1, 1, latent_dim)),
-                   sample=lambda: generate(net_G, Z_fixed), device=device, run=run)
+        return fit(both_updates, data_iter, num_epochs, seed=config.seed,
+                   latent_dim=latent_dim, layout=LAYOUT, to_tensor=as_tensor,
+                   sample=lambda: generate(net_G, Z_fixed), device=device, run=run,
+                   state=lambda: capture(net_D, net_G, trainer_D, trainer_G, to_canonical,
+                                         trainer_state),
+                   start=resume.position if resume is not None else None)
 
 
 def main(argv: list[str] | None = None) -> int:

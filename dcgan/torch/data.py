@@ -9,23 +9,28 @@ import torch
 import torchvision
 from torch.utils.data import DataLoader
 
+from dcgan.randomness import EpochBatches, EpochOrder
+
 IMAGE_SIZE = 64
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
-              shuffle: bool = True, seed: int = 0) -> DataLoader:
+              shuffle: bool = True, seed: int = 0) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 3, 64, 64) scaled to [-1, 1].
 
-    ``seed`` fixes the shuffling order, so two runs see the same batches.
+    Each epoch's order comes from ``seed`` and the epoch (``dcgan.randomness``),
+    so two runs, and a resumed run, see the same batches. The DataLoader is
+    the result's ``loader``.
     """
     transform = torchvision.transforms.Compose([
         torchvision.transforms.Resize((IMAGE_SIZE, IMAGE_SIZE)),
         torchvision.transforms.ToTensor(),
         torchvision.transforms.Normalize(0.5, 0.5)])
     dataset = torchvision.datasets.ImageFolder(str(folder), transform=transform)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
-                      generator=torch.Generator().manual_seed(seed),
-                      persistent_workers=num_workers > 0)
+    order = EpochOrder(len(dataset), seed, shuffle)
+    loader = DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers,
+                        persistent_workers=num_workers > 0)
+    return EpochBatches(loader, order, batch_size)
 
 
 def as_tensor(array: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from dcgan import cli
+from dcgan.checkpoints import Checkpoint, capture, restore
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics, fit, fixed_noise
@@ -25,6 +26,7 @@ from dcgan.torch import LAYOUT, NAME
 from dcgan.torch.data import as_numpy, as_tensor
 from dcgan.torch.nets import forward, from_canonical, to_canonical
 from dcgan.weights import initialize_nets
+
 
 def make_loss() -> nn.Module:
     """Binary cross-entropy on logits, summed over the batch (the chapter's reduction)."""
@@ -38,6 +40,32 @@ def make_trainers(net_D: nn.Module, net_G: nn.Module, lr: float, beta1: float = 
     hyperparameters = {"lr": lr, "betas": (beta1, beta2), "eps": epsilon}
     return (torch.optim.Adam(net_D.parameters(), **hyperparameters),
             torch.optim.Adam(net_G.parameters(), **hyperparameters))
+
+
+def trainer_state(trainer: torch.optim.Optimizer) -> dict[str, np.ndarray]:
+    """The optimizer's state as arrays: ``<parameter index>.<exp_avg|exp_avg_sq|step>``."""
+    return {f"{index}.{name}": value.detach().cpu().numpy().copy()
+            for index, state in trainer.state_dict()["state"].items()
+            for name, value in state.items()}
+
+
+def load_trainer_state(trainer: torch.optim.Optimizer, arrays: dict[str, np.ndarray]) -> None:
+    """Load :func:`trainer_state`'s arrays; a state that does not fit the parameters is an
+    error, and the optimizer is left untouched."""
+    parameters = [p for group in trainer.param_groups for p in group["params"]]
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, array in arrays.items():
+        index, _, name = key.partition(".")
+        if not index.isdigit() or int(index) >= len(parameters):
+            raise ValueError(f"optimizer state {key!r} names no parameter of this net")
+        if name != "step" and tuple(array.shape) != tuple(parameters[int(index)].shape):
+            raise ValueError(f"optimizer state {key!r} has shape {tuple(array.shape)}, the "
+                             f"parameter {tuple(parameters[int(index)].shape)}")
+        if name == "step":  # a scalar, which safetensors stores as shape (1,)
+            array = np.reshape(array, ())
+        state.setdefault(int(index), {})[name] = torch.from_numpy(np.array(array))
+    trainer.load_state_dict({"state": state,
+                             "param_groups": trainer.state_dict()["param_groups"]})
 
 
 def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module,
@@ -144,11 +172,13 @@ def save_weights(net_D: nn.Module, net_G: nn.Module, folder: str | Path) -> list
 
 def train(net_D: nn.Module, net_G: nn.Module, data_iter: Iterable, num_epochs: int, lr: float,
           latent_dim: int, device: torch.device | None = None, *,
-          config: Config | None = None, run: RunFolder | None = None) -> list[EpochMetrics]:
+          config: Config | None = None, run: RunFolder | None = None,
+          resume: Checkpoint | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
 
-    After each epoch the fixed-noise samples and metrics go to ``run`` (if
-    given); the chapter's final line is printed at the end.
+    After each epoch the fixed-noise samples, the metrics and a checkpoint go
+    to ``run`` (if given); ``resume`` continues from a checkpoint instead of
+    starting afresh. The chapter's final line is printed at the end.
     """
     config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
     device = device or resolve_device("auto")
@@ -159,12 +189,17 @@ def train(net_D: nn.Module, net_G: nn.Module, data_iter: Iterable, num_epochs: i
                     config.init_from)
     net_D, net_G = net_D.to(device), net_G.to(device)
     trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
+    if resume is not None:
+        restore(resume, net_D, net_G, trainer_D, trainer_G, from_canonical, load_trainer_state)
     both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
                              eager=config.eager)
     Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
-    return fit(both_updates, data_iter, num_epochs,
-               noise=lambda batch_size: torch.normal(0, 1, size=(batch_size, latent_dim, 1, 1)),
-               sample=lambda: generate(net_G, Z_fixed), device=device, run=run)
+    return fit(both_updates, data_iter, num_epochs, seed=config.seed, latent_dim=latent_dim,
+               layout=LAYOUT, to_tensor=lambda Z: as_tensor(Z, device),
+               sample=lambda: generate(net_G, Z_fixed), device=device, run=run,
+               state=lambda: capture(net_D, net_G, trainer_D, trainer_G, to_canonical,
+                                     trainer_state),
+               start=resume.position if resume is not None else None)
 
 
 def main(argv: list[str] | None = None) -> int:

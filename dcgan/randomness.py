@@ -1,0 +1,106 @@
+"""Where a training run's randomness comes from, the same in every backend.
+
+After initialisation a run draws two things: the order of the images in each
+epoch and the noise ``Z`` of each step. Both are drawn with numpy from
+generators keyed by the run's seed and the position in the run (epoch, and
+step within the epoch), never from a generator whose state runs on across
+the run. So
+
+* a run stopped anywhere and resumed from a checkpoint, which records the
+  seed and the position, goes on with exactly the draws it would have made:
+  the resumed run is the uninterrupted one;
+* all three backends see the same images in the same order and the same
+  noise, which keeps their runs comparable.
+
+The chapter draws ``Z`` with the framework's own generator (``torch.normal``,
+``tf.random.normal``, ``np.random.normal``) and shuffles with the
+DataLoader's; the distributions are the same.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from dcgan.shapes import Layout, noise_shape
+
+# Separate streams, so that the order and the noise never share draws.
+_ORDER_STREAM = 1
+_NOISE_STREAM = 2
+
+
+def epoch_order(length: int, seed: int, epoch: int) -> np.ndarray:
+    """The shuffled order of ``length`` examples in ``epoch`` (1-based) of a run."""
+    return np.random.default_rng([seed, _ORDER_STREAM, epoch]).permutation(length)
+
+
+def step_noise(seed: int, epoch: int, step: int, batch_size: int, latent_dim: int,
+               layout: Layout) -> np.ndarray:
+    """The noise ``Z ~ N(0, 1)`` of ``step`` (1-based) in ``epoch``, float32 in ``layout``."""
+    rng = np.random.default_rng([seed, _NOISE_STREAM, epoch, step])
+    return rng.standard_normal(noise_shape(batch_size, latent_dim, layout)).astype(np.float32)
+
+
+class EpochOrder:
+    """The example indices of the current epoch, as a sampler.
+
+    PyTorch's and Gluon's ``DataLoader`` take it as ``sampler``, tf.data reads
+    it through a generator. The order is :func:`epoch_order` of ``epoch``
+    (or 0, 1, 2, ... without shuffling), beginning after ``start`` examples,
+    where a resumed epoch continues.
+    """
+
+    def __init__(self, length: int, seed: int = 0, shuffle: bool = True) -> None:
+        self.length = length
+        self.seed = seed
+        self.shuffle = shuffle
+        self.epoch = 1
+        self.start = 0
+
+    def indices(self) -> np.ndarray:
+        """This epoch's remaining indices, in order."""
+        order = (epoch_order(self.length, self.seed, self.epoch) if self.shuffle
+                 else np.arange(self.length))
+        return order[self.start:]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        return self.length - self.start
+
+
+class EpochBatches:
+    """A framework's batch loader over an :class:`EpochOrder`: iterating it gives one epoch.
+
+    Each complete pass moves on to the next epoch's order, as a shuffling
+    DataLoader does. :meth:`set_epoch` picks the epoch (and, for a resumed
+    run, how many of its batches were done already). ``loader`` is the
+    framework's own object (``DataLoader``, ``tf.data.Dataset``).
+    """
+
+    def __init__(self, loader: Iterable, order: EpochOrder, batch_size: int) -> None:
+        self.loader = loader
+        self.order = order
+        self.batch_size = batch_size
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next pass gives."""
+        return self.order.epoch
+
+    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
+        """Make the next pass give ``epoch``'s batches, without its first ``skip_batches``."""
+        if epoch < 1 or skip_batches < 0:
+            raise ValueError(f"epoch must be 1 or more and skip_batches 0 or more, "
+                             f"got {epoch} and {skip_batches}")
+        self.order.epoch = epoch
+        self.order.start = min(skip_batches * self.batch_size, self.order.length)
+
+    def __iter__(self) -> Iterator:
+        yield from self.loader
+        self.set_epoch(self.order.epoch + 1)
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
