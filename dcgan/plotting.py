@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -75,17 +75,21 @@ def plot_losses(history: Sequence[Any], ax: Any = None, label_suffix: str = "") 
     return ax
 
 
-def save_loss_plot(history: Sequence[Any], path: str | os.PathLike, title: str = "") -> Path:
-    """Save :func:`plot_losses` of ``history`` as a PNG.
+def save_loss_plot(history: Sequence[Any] | Mapping[str, Sequence[Any]],
+                   path: str | os.PathLike, title: str = "") -> Path:
+    """Save :func:`plot_losses` of ``history`` as a PNG; a mapping ``{label: history}``
+    (one run per backend) draws them all on the same axes.
 
     Uses a bare ``Figure`` rather than pyplot, so it neither needs a display
     nor disturbs a notebook's plotting backend.
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5, 3.5))
+    histories = history if isinstance(history, Mapping) else {"": history}
+    fig = Figure(figsize=(6, 4) if len(histories) > 1 else (5, 3.5))
     ax = fig.subplots()
-    plot_losses(history, ax)
+    for label, runs in histories.items():
+        plot_losses(runs, ax, f" ({label})" if label else "")
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -107,8 +111,9 @@ class LivePlot:
         self.title = title
         self.history: list[Any] = []
 
-    def end_epoch(self, metrics: Any, samples: np.ndarray) -> None:
-        """Record an epoch and redraw the figure in place."""
+    def end_epoch(self, metrics: Any, samples: np.ndarray, state: Any = None) -> None:
+        """Record an epoch and redraw the figure in place (``state``, the arrays a run
+        folder checkpoints, is not needed here)."""
         import matplotlib.pyplot as plt
         from IPython import display
 
