@@ -136,6 +136,19 @@ def step_inputs(seed: int, batch_size: int = 8):
             rng.standard_normal((batch_size, 100, 1, 1)).astype(np.float32))
 
 
+def test_the_pipelines_give_the_same_images_in_the_same_order(pair, tiny_image_folder):
+    a, b = pair
+    epochs = 2  # the second epoch has its own order, the same in both
+    batches_a = a.load_data(tiny_image_folder, batch_size=4, num_workers=2, seed=7)
+    batches_b = b.load_data(tiny_image_folder, batch_size=4, num_workers=2, seed=7)
+    for _ in range(epochs):
+        pairs = list(zip(batches_a, batches_b, strict=True))
+        assert len(pairs) == 2
+        for (X_a, _), (X_b, _) in pairs:
+            np.testing.assert_allclose(array_to_nchw(a.as_numpy(X_a), a.LAYOUT),
+                                       array_to_nchw(b.as_numpy(X_b), b.LAYOUT), atol=1e-6)
+
+
 def test_one_training_step_gives_the_same_losses_and_weights(pair):
     weights = init_weights(0)
     X, Z = step_inputs(100)

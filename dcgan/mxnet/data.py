@@ -1,4 +1,12 @@
-"""The chapter's input pipeline in Gluon: ImageFolderDataset and a DataLoader."""
+"""The chapter's input pipeline in Gluon: ImageFolderDataset and a DataLoader.
+
+The chapter composes ``Resize``, ``ToTensor`` and ``Normalize`` transform
+blocks and decodes in worker processes. We apply the same three operators as
+a plain function and decode in worker threads: threads skip the copy of every
+batch through shared memory, which made training wait for data, and Gluon's
+transform blocks cannot run in threads (entering a block's name scope from
+several threads at once fails).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,18 @@ from pathlib import Path
 
 import numpy as onp
 import mxnet as mx
-from mxnet import gluon, np
+from mxnet import gluon, np, npx
 
 from dcgan.randomness import EpochBatches, EpochOrder
 
 IMAGE_SIZE = 64
+
+
+def to_input(image: np.ndarray) -> np.ndarray:
+    """An HWC uint8 image as the nets' input: ``Resize(64)``, ``ToTensor()`` (CHW in
+    [0, 1]) and ``Normalize(0.5, 0.5)`` (to [-1, 1]), the chapter's transforms' operators."""
+    resized = npx.image.resize(image, IMAGE_SIZE, False, 1)  # bilinear, as Resize's default
+    return npx.image.normalize(npx.image.to_tensor(resized), 0.5, 0.5)
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
@@ -21,14 +36,10 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     so two runs, and a resumed run, see the same batches. The DataLoader is
     the result's ``loader``.
     """
-    transformer = gluon.data.vision.transforms.Compose([
-        gluon.data.vision.transforms.Resize(IMAGE_SIZE),
-        gluon.data.vision.transforms.ToTensor(),
-        gluon.data.vision.transforms.Normalize(0.5, 0.5)])
-    dataset = gluon.data.vision.ImageFolderDataset(str(folder)).transform_first(transformer)
+    dataset = gluon.data.vision.ImageFolderDataset(str(folder)).transform_first(to_input)
     order = EpochOrder(len(dataset), seed, shuffle)
     loader = gluon.data.DataLoader(dataset, batch_size=batch_size, sampler=order,
-                                   num_workers=num_workers)
+                                   num_workers=num_workers, thread_pool=num_workers > 0)
     return EpochBatches(loader, order, batch_size)
 
 
