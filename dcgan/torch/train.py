@@ -69,18 +69,25 @@ def load_trainer_state(trainer: torch.optim.Optimizer, arrays: dict[str, np.ndar
 
 
 def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module,
-             loss: nn.Module, trainer_D: torch.optim.Optimizer) -> float:
-    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss."""
+             loss: nn.Module, trainer_D: torch.optim.Optimizer, *,
+             record_generator: bool = False) -> float:
+    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss.
+
+    The chapter runs the generator with autograd recording and then detaches
+    its output (``record_generator=True``, what ``--eager`` does); by default
+    the generator's forward pass records nothing, which gives the same
+    numbers without building a graph that is thrown away.
+    """
     batch_size = X.shape[0]
     ones = torch.ones((batch_size,), device=X.device)
     zeros = torch.zeros((batch_size,), device=X.device)
     trainer_D.zero_grad()
     real_Y = net_D(X)
-    # Do not need to compute gradient for `net_G`. The chapter detaches
-    # `fake_X`; no_grad gives the same numbers without recording the graph.
-    with torch.no_grad():
+    with torch.set_grad_enabled(record_generator):
         fake_X = net_G(Z)
-    fake_Y = net_D(fake_X)
+    # Do not need to compute gradient for `net_G`, detach it from
+    # computing gradients.
+    fake_Y = net_D(fake_X.detach())
     loss_D = (loss(real_Y, ones.reshape(real_Y.shape)) +
               loss(fake_Y, zeros.reshape(fake_Y.shape))) / 2
     loss_D.backward()
@@ -112,7 +119,8 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
 
     By default the nets and each batch use the channels-last memory layout,
     which oneDNN's CPU convolutions run faster (same numbers, another order
-    in memory); ``eager=True`` keeps PyTorch's default layout, as the chapter.
+    in memory), and ``update_D`` records no graph for the generator;
+    ``eager=True`` keeps PyTorch's default layout and the chapter's recording.
     """
     if not eager:
         net_D.to(memory_format=torch.channels_last)
@@ -123,7 +131,7 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
         X, Z = X.to(device), Z.to(device)
         if not eager:
             X = X.contiguous(memory_format=torch.channels_last)
-        return (update_D(X, Z, net_D, net_G, loss, trainer_D),
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager),
                 update_G(Z, net_D, net_G, loss, trainer_G))
 
     return step
