@@ -211,8 +211,8 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
             history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch,
                                    start=start, progress=progress, stop=stop)
         except TrainingInterrupted as interrupted:
-            if run is not None and hasattr(run, "interrupt"):
-                run.interrupt(interrupted.position, state)
+            if run is not None and hasattr(run, "save_checkpoint"):
+                run.save_checkpoint(interrupted.position, state)
             raise
     if history:
         print(final_line(history[-1], device))

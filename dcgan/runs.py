@@ -112,10 +112,6 @@ class RunFolder:
             self.backend, self.config, position, list(self.history),
             arrays["nets"], arrays["trainers"]))
 
-    def interrupt(self, position: Position, state: Callable[[], dict] | None) -> None:
-        """Ctrl-C: checkpoint the run between two steps."""
-        self.save_checkpoint(position, state)
-
     def sample_path(self, epoch: int) -> Path:
         """The sample grid written after ``epoch``."""
         return self.path / SAMPLES_DIR / f"epoch_{epoch:03d}.png"

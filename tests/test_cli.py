@@ -1,7 +1,6 @@
 """``python -m dcgan.<backend>.train`` end to end, and its answers to bad input."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -21,7 +21,7 @@ from dcgan.randomness import EpochBatches, EpochOrder
 IMAGE_SIZE = 64
 
 
-def to_input(image: np.ndarray) -> np.ndarray:
+def _to_input(image: np.ndarray) -> np.ndarray:
     """An HWC uint8 image as the nets' input: ``Resize(64)``, ``ToTensor()`` (CHW in
     [0, 1]) and ``Normalize(0.5, 0.5)`` (to [-1, 1]), the chapter's transforms' operators."""
     resized = npx.image.resize(image, IMAGE_SIZE, False, 1)  # bilinear, as Resize's default
@@ -36,7 +36,7 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     so two runs, and a resumed run, see the same batches. The DataLoader is
     the result's ``loader``.
     """
-    dataset = gluon.data.vision.ImageFolderDataset(str(folder)).transform_first(to_input)
+    dataset = gluon.data.vision.ImageFolderDataset(str(folder)).transform_first(_to_input)
     order = EpochOrder(len(dataset), seed, shuffle)
     loader = gluon.data.DataLoader(dataset, batch_size=batch_size, sampler=order,
                                    num_workers=num_workers, thread_pool=num_workers > 0)
