@@ -2,7 +2,9 @@
 
 import json
 
-from dcgan.bench import forward_flops, main, step_flops_per_example
+import pytest
+
+from dcgan.bench import forward_flops, main, fastest_run, step_flops_per_example
 from dcgan.shapes import discriminator_layers, generator_layers
 
 
@@ -22,7 +24,7 @@ def test_one_training_step_is_about_2_7_gflop_per_example():
 
 def test_the_benchmark_reports_every_mode_as_json(backend, capsys):
     assert main(["--backends", backend.NAME, "--batch-size", "2", "--steps", "1",
-                 "--warmup", "0", "--json"]) == 0
+                 "--warmup", "0", "--repeats", "1", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["mode"] for r in rows] == ["default", "eager", "pipeline"]
     for row in rows:
@@ -30,4 +32,23 @@ def test_the_benchmark_reports_every_mode_as_json(backend, capsys):
         assert row["backend"] == backend.NAME and row["batch_size"] == 2
         assert row["examples_per_sec"] > 0 and row["peak_memory_mb"] > 0
     assert all(0 < r["bound_fraction"] for r in rows[:2])
+    assert all(r["examples_per_sec_runs"] == [r["examples_per_sec"]] for r in rows[:2])
     assert 0 <= rows[2]["data_wait_fraction"] <= 1
+
+
+def test_the_table_shows_the_fastest_of_the_repeated_runs():
+    runs = [{"mode": "default", "examples_per_sec": v, "peak_memory_mb": m}
+            for v, m in ((61.0, 1), (55.0, 2), (64.0, 3))]
+    assert fastest_run(runs) == {"mode": "default", "examples_per_sec": 64.0,
+                                 "peak_memory_mb": 3, "examples_per_sec_runs": [61.0, 55.0, 64.0]}
+
+
+def test_a_failed_run_is_reported_not_hidden_by_the_fastest():
+    failed = {"mode": "eager", "error": "exit 1: out of memory"}
+    assert fastest_run([{"mode": "eager", "examples_per_sec": 40.0}, failed]) == failed
+
+
+def test_zero_repeats_is_refused_with_the_option_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["--repeats", "0"])
+    assert "--repeats" in capsys.readouterr().err
