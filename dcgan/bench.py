@@ -83,6 +83,18 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
+def cpu_model() -> str:
+    """The CPU's model name where the system says it (Linux), else its architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def peak_memory_mb() -> float:
     """The largest resident set of this process so far, in MiB (Linux reports KiB)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -217,7 +229,7 @@ def print_table(rows: list[dict[str, Any]], gflops: float, flops: float,
                 repeats: int = 1) -> None:
     """The human-readable summary of the JSON rows."""
     bound = gflops * 1e9 / flops
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; "
           f"float32 matmul {gflops:.0f} GFLOP/s; one step {flops / 1e9:.2f} GFLOP/example; "
           f"arithmetic bound {bound:.1f} examples/sec")
     if repeats > 1:

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from dcgan.bench import forward_flops, main, fastest_run, step_flops_per_example
+from dcgan.bench import (cpu_model, fastest_run, forward_flops, main, print_table,
+                         step_flops_per_example)
 from dcgan.shapes import discriminator_layers, generator_layers
 
 
@@ -52,3 +53,14 @@ def test_zero_repeats_is_refused_with_the_option_named(capsys):
     with pytest.raises(SystemExit):
         main(["--repeats", "0"])
     assert "--repeats" in capsys.readouterr().err
+
+
+def test_the_table_names_the_machine_and_the_speed_up_over_the_chapter(capsys):
+    rows = [{"backend": "torch", "mode": mode, "batch_size": 64, "examples_per_sec": v,
+             "bound_fraction": v / 75, "peak_memory_mb": 1000, "version": "x"}
+            for mode, v in (("default", 72.0), ("eager", 60.0))]
+    print_table(rows, gflops=200.0, flops=2.7e9, repeats=3)
+    out = capsys.readouterr().out
+    assert out.startswith(f"machine: {cpu_model()}, ")
+    assert "the fastest of 3 alternating runs" in out
+    assert out.rstrip().endswith("default step against the chapter's step: torch 1.20x")
