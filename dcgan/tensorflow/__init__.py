@@ -33,8 +33,9 @@ def _load_triton_first() -> None:
 
 _load_triton_first()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# oneDNN's CPU kernels are off by default on some CPUs (AMD among them) and
-# make the chapter's convolutions several times faster.
+# TensorFlow turns oneDNN's CPU kernels on by itself only where the CPU has
+# AVX-512 VNNI/BF16 or AMX; elsewhere (older AMD EPYCs among them) they make
+# the chapter's step more than twice as fast (README, Speed).
 apply_environment_defaults({"TF_ENABLE_ONEDNN_OPTS": "1"})
 if os.environ.setdefault("KERAS_BACKEND", "tensorflow") != "tensorflow":
     raise ImportError(f"dcgan.tensorflow needs Keras's TensorFlow backend, but KERAS_BACKEND="
