@@ -260,13 +260,25 @@ def fetch_idx_dataset(spec: IdxDataset, root: Path, size: int = 64) -> Path:
     if len(images) != len(labels) or images.ndim != 3 or labels.max() >= len(spec.classes):
         raise DatasetError(f"{raw} holds {len(images)} images and {len(labels)} labels that do "
                            f"not fit {spec.name}; delete the folder and run again")
-    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".part", dir=root))
+    return write_image_folder(images, labels, spec.classes, folder, size)
+
+
+def write_image_folder(images: np.ndarray, labels: np.ndarray, classes: Sequence[str],
+                       folder: Path, size: int = 64) -> Path:
+    """Write grey ``images`` (N, H, W uint8) into ``folder``, one sub-folder per class named
+    by ``classes[label]``, as ``size`` x ``size`` RGB PNGs (bicubic upscaling).
+
+    The folder appears whole or not at all: it is written under a temporary name
+    beside it and renamed when complete.
+    """
+    folder = Path(folder)
+    staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".part", dir=folder.parent))
     try:
         for k in np.unique(labels):
-            (staging / spec.classes[k]).mkdir()
+            (staging / classes[k]).mkdir()
         for i, (image, label) in enumerate(zip(images, labels)):
             picture = Image.fromarray(image, mode="L").resize((size, size), Image.BICUBIC)
-            picture.convert("RGB").save(staging / spec.classes[label] / f"{i:05d}.png")
+            picture.convert("RGB").save(staging / classes[label] / f"{i:05d}.png")
         _publish_folder(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
