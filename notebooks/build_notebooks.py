@@ -299,10 +299,18 @@ def _metadata() -> dict:
             "language_info": {"name": "python"}}
 
 
+def write(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """Write ``notebook`` with cell ids numbered in order, so that rebuilding an
+    unchanged notebook leaves its file unchanged (nbformat's ids are random)."""
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{number:02d}"
+    nbformat.write(notebook, path)
+
+
 def main() -> None:
     for name in FRAMEWORK:
-        nbformat.write(framework_notebook(name), HERE / f"dcgan_{name}.ipynb")
-    nbformat.write(compare_notebook(), HERE / "compare_frameworks.ipynb")
+        write(framework_notebook(name), HERE / f"dcgan_{name}.ipynb")
+    write(compare_notebook(), HERE / "compare_frameworks.ipynb")
 
 
 if __name__ == "__main__":

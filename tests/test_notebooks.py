@@ -25,6 +25,21 @@ def test_notebooks_are_committed_without_outputs(path):
                 f"{path.name} has outputs; clear them before committing"
 
 
+def test_the_committed_notebooks_are_what_build_notebooks_writes(tmp_path, monkeypatch):
+    pytest.importorskip("nbformat", reason="nbformat is in the test extra")
+    import importlib.util
+
+    script = Path(__file__).parent.parent / "notebooks" / "build_notebooks.py"
+    spec = importlib.util.spec_from_file_location("build_notebooks", script)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    monkeypatch.setattr(build, "HERE", tmp_path)
+    build.main()
+    for path in NOTEBOOKS:
+        assert (tmp_path / path.name).read_text() == path.read_text(), \
+            f"{path.name} differs from notebooks/build_notebooks.py; edit the script and rerun it"
+
+
 def _needed_backend(path: Path) -> str | None:
     stem = path.stem.removeprefix("dcgan_")
     return stem if stem in backends.BACKENDS else None
