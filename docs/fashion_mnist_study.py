@@ -34,6 +34,7 @@ from PIL import Image
 from dcgan.backend import load
 from dcgan.datasets import (FASHION_MNIST, DatasetError, default_data_root, image_folder,
                             write_image_folder)
+from dcgan.plotting import display_images
 from dcgan.shapes import noise_shape
 from dcgan.weights import load_weights
 
@@ -98,8 +99,8 @@ def generated_images(run: Path, count: int, seed: int = 1) -> np.ndarray:
     backend.from_canonical(net_G, load_weights(run / "weights.safetensors")["net_G"])
     noise = np.random.default_rng(seed).standard_normal(
         noise_shape(count, 100, backend.LAYOUT)).astype(np.float32)
-    images = backend.generate(net_G, backend.as_tensor(noise))  # NCHW in [-1, 1]
-    return np.clip(images.mean(axis=1) / 2 + 0.5, 0, 1)
+    images = display_images(backend.generate(net_G, backend.as_tensor(noise)), backend.LAYOUT)
+    return images.mean(axis=-1)
 
 
 def nearest_distance(images: np.ndarray, reference: np.ndarray) -> float:
