@@ -9,6 +9,18 @@ from pathlib import Path
 from typing import Iterator
 
 
+def default_mode(folder: bool = False) -> int:
+    """The permissions the user's umask gives a new file (or folder), as ``open`` would.
+
+    ``tempfile`` creates its files 0600 and folders 0700 whatever the umask;
+    whatever we create through it is given these instead before it is renamed
+    into place, so every output of a run has the same mode.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
@@ -25,6 +37,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
                                     dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, default_mode())
     try:
         yield tmp
         os.replace(tmp, path)

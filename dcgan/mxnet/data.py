@@ -1,11 +1,14 @@
 """The chapter's input pipeline in Gluon: ImageFolderDataset and a DataLoader.
 
 The chapter composes ``Resize``, ``ToTensor`` and ``Normalize`` transform
-blocks and decodes in worker processes. We apply the same three operators as
-a plain function and decode in worker threads: threads skip the copy of every
-batch through shared memory, which made training wait for data, and Gluon's
-transform blocks cannot run in threads (entering a block's name scope from
-several threads at once fails).
+blocks and decodes in worker processes. We decode and resize with the shared
+``dcgan.datasets.read_image`` (OpenCV's decoder, behind Gluon's, drops an
+alpha channel rather than compositing it, and its resize does not
+antialias), so that all three backends read the same pixels, apply the
+chapter's other two operators as a plain function, and decode in worker
+threads: threads skip the copy of every batch through shared memory, which
+made training wait for data, and Gluon's transform blocks cannot run in
+threads (entering a block's name scope from several threads at once fails).
 """
 
 from __future__ import annotations
@@ -16,16 +19,22 @@ import numpy as onp
 import mxnet as mx
 from mxnet import gluon, np, npx
 
+from dcgan.datasets import read_image
 from dcgan.randomness import EpochBatches, EpochOrder
 
-IMAGE_SIZE = 64
+
+class _ImageFolder(gluon.data.vision.ImageFolderDataset):
+    """Gluon's ImageFolderDataset, decoding with the shared ``read_image`` (64x64 RGB)."""
+
+    def __getitem__(self, idx: int) -> tuple[np.ndarray, int]:
+        path, label = self.items[idx]
+        return np.array(read_image(path), dtype=onp.uint8), label
 
 
 def _to_input(image: np.ndarray) -> np.ndarray:
-    """An HWC uint8 image as the nets' input: ``Resize(64)``, ``ToTensor()`` (CHW in
-    [0, 1]) and ``Normalize(0.5, 0.5)`` (to [-1, 1]), the chapter's transforms' operators."""
-    resized = npx.image.resize(image, IMAGE_SIZE, False, 1)  # bilinear, as Resize's default
-    return npx.image.normalize(npx.image.to_tensor(resized), 0.5, 0.5)
+    """A 64x64 HWC uint8 image as the nets' input: ``ToTensor()`` (CHW in [0, 1]) and
+    ``Normalize(0.5, 0.5)`` (to [-1, 1]), the chapter's transforms' operators."""
+    return npx.image.normalize(npx.image.to_tensor(image), 0.5, 0.5)
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
@@ -36,7 +45,7 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     so two runs, and a resumed run, see the same batches. The DataLoader is
     the result's ``loader``.
     """
-    dataset = gluon.data.vision.ImageFolderDataset(str(folder)).transform_first(_to_input)
+    dataset = _ImageFolder(str(folder)).transform_first(_to_input)
     order = EpochOrder(len(dataset), seed, shuffle)
     loader = gluon.data.DataLoader(dataset, batch_size=batch_size, sampler=order,
                                    num_workers=num_workers, thread_pool=num_workers > 0)

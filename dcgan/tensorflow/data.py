@@ -1,9 +1,12 @@
 """The input pipeline in TensorFlow: ``tf.data`` over the shared image folder.
 
 The chapter's TF tab uses ``image_dataset_from_directory``; we list the files
-with the shared ``dcgan.datasets.list_images`` instead, so that all three
-backends read exactly the same images, and build the ``tf.data`` pipeline
-(order, decode, resize to 64x64, scale to [-1, 1], batch, prefetch) here.
+with the shared ``dcgan.datasets.labelled_images`` and decode and resize them
+with the shared ``dcgan.datasets.read_image`` instead, so that all three
+backends read exactly the same pixels (``tf.io.decode_image`` drops an alpha
+channel rather than compositing it, and ``tf.image.resize`` does not
+antialias), and build the ``tf.data`` pipeline (order, decode, scale to
+[-1, 1], batch, prefetch) here.
 The order is the shared ``dcgan.randomness.EpochOrder`` rather than
 ``Dataset.shuffle``, whose order depends on how often the dataset has been
 iterated and so cannot be resumed.
@@ -16,17 +19,15 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from dcgan.datasets import list_images
+from dcgan.datasets import IMAGE_SIZE, labelled_images, read_image
 from dcgan.randomness import EpochBatches, EpochOrder
-
-IMAGE_SIZE = 64
 
 
 def _decode(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-    image = tf.image.resize(image, (IMAGE_SIZE, IMAGE_SIZE))  # float32 in [0, 255]
+    image = tf.numpy_function(read_image, [path], tf.uint8, stateful=False)
+    image = tf.ensure_shape(image, (IMAGE_SIZE, IMAGE_SIZE, 3))
     # ToTensor then Normalize(0.5, 0.5) in the other backends: x / 255 * 2 - 1.
-    return image / 127.5 - 1.0, label
+    return tf.cast(image, tf.float32) / 127.5 - 1.0, label
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
@@ -38,11 +39,9 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     so two runs, and a resumed run, see the same batches. The
     ``tf.data.Dataset`` is the result's ``loader``.
     """
-    paths = list_images(folder)
-    class_names = [p.relative_to(folder).parts[0] for p in paths]
-    index = {name: i for i, name in enumerate(sorted(set(class_names)))}
+    paths, labels = labelled_images(folder)
     paths_t = tf.constant([str(p) for p in paths])
-    labels_t = tf.constant([index[name] for name in class_names])
+    labels_t = tf.constant(labels)
     order = EpochOrder(len(paths), seed, shuffle)
     # The generator runs once per pass over the dataset: it hands over that
     # epoch's whole order, which unbatch() turns back into single indices.

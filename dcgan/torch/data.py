@@ -1,4 +1,10 @@
-"""The chapter's input pipeline in PyTorch: torchvision's ImageFolder and a DataLoader."""
+"""The chapter's input pipeline in PyTorch: torchvision's ImageFolder and a DataLoader.
+
+The files are decoded and resized to 64x64 by the shared
+``dcgan.datasets.read_image`` (the chapter's ``Resize((64, 64))`` as
+torchvision does it on a PIL image, with every file format read the same way
+in all three backends); ``ToTensor`` and ``Normalize`` are the chapter's.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,8 @@ import torch
 import torchvision
 from torch.utils.data import DataLoader
 
+from dcgan.datasets import read_image
 from dcgan.randomness import EpochBatches, EpochOrder
-
-IMAGE_SIZE = 64
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
@@ -23,10 +28,10 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     the result's ``loader``.
     """
     transform = torchvision.transforms.Compose([
-        torchvision.transforms.Resize((IMAGE_SIZE, IMAGE_SIZE)),
         torchvision.transforms.ToTensor(),
         torchvision.transforms.Normalize(0.5, 0.5)])
-    dataset = torchvision.datasets.ImageFolder(str(folder), transform=transform)
+    dataset = torchvision.datasets.ImageFolder(str(folder), transform=transform,
+                                               loader=read_image)
     order = EpochOrder(len(dataset), seed, shuffle)
     loader = DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers,
                         persistent_workers=num_workers > 0)
