@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 
 from dcgan import backend as backends
-from dcgan.config import FRAMEWORK_DEFAULTS_ENV
+from dcgan.cli import Parser, non_negative_int, positive_int
 from dcgan.shapes import Layer, array_in_layout, discriminator_layers, generator_layers
+from dcgan.startup import FRAMEWORK_DEFAULTS_ENV
 
 MODES = ("default", "eager")
 
@@ -254,20 +255,27 @@ def print_table(rows: list[dict[str, Any]], gflops: float, flops: float,
         print("default step against the chapter's step: " + ", ".join(sorted(speedups)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure the backends and print a table (or JSON lines with ``--json``)."""
-    parser = argparse.ArgumentParser(prog="python -m dcgan.bench", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+def build_parser() -> Parser:
+    """The options of ``python -m dcgan.bench``."""
+    parser = Parser(prog="python -m dcgan.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default=",".join(backends.BACKENDS),
                         help="comma-separated backends to measure")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--batch-size", type=positive_int, default=64,
+                        help="images per measured step")
+    parser.add_argument("--steps", type=positive_int, default=10,
+                        help="timed steps per measurement")
+    parser.add_argument("--warmup", type=non_negative_int, default=3, help="untimed steps first")
+    parser.add_argument("--repeats", type=positive_int, default=3,
                         help="runs of each step mode, alternating; the fastest is shown")
     parser.add_argument("--json", action="store_true", help="one JSON line per measurement")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the backends and print a table (or JSON lines with ``--json``)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.mode, args.batch_size, args.steps,
@@ -277,8 +285,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in backends.BACKENDS]
     if unknown:
         parser.error(f"--backends: unknown {unknown}; choose from {', '.join(backends.BACKENDS)}")
-    if args.repeats < 1:
-        parser.error(f"--repeats: {args.repeats}; give 1 or more runs per step mode")
     gflops, flops = matmul_gflops(), step_flops_per_example()
     rows = []
     for name in names:

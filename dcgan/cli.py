@@ -1,5 +1,5 @@
 """The command lines of ``python -m dcgan.<backend>.train`` and ``.sample``, shared by
-all backends.
+all backends, and the parser every command of the package uses.
 
 The parsers, the checks on their values and the order of a run (data, nets,
 training, outputs) are written here once; each backend's ``main`` is a
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
+import typing
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -18,26 +21,55 @@ import numpy as np
 
 from dcgan import backend as backends
 from dcgan.config import Config
-from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
+from dcgan.devices import DEVICES, requested_device
+from dcgan.datasets import (DATA_ROOT_ENV, DATASETS, DatasetError, default_data_root,
+                            image_folder)
 from dcgan.loop import TrainingDiverged, TrainingInterrupted
 from dcgan.plotting import display_images, save_image_grid
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
 from dcgan.shapes import noise_shape
+from dcgan.startup import VERBOSE_ENV
 from dcgan.weights import (canonical_shapes, check_arrays, check_weights_file, load_weights,
                            save_weights)
 
-DEVICES = ("auto", "cpu", "gpu", "cuda")
-"""``cuda`` is accepted as another name for ``gpu`` in every backend."""
+class Parser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with the package's conventions: an error is one line,
+    ``PROG: error: ...``, and a hint to ``--help`` (not the whole usage block, which buries
+    the line that matters), with exit status 2; ``--help`` shows each default once."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", DefaultsOnceFormatter)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> typing.NoReturn:
+        """Print ``PROG: error: MESSAGE`` and the hint, and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message}\nsee '{self.prog} --help' for the "
+                     f"options\n")
+
+
+class DefaultsOnceFormatter(argparse.HelpFormatter):
+    """Adds ``(default: X)`` to an option's help unless its help already says it, and not
+    for options without a default (None, False)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        if ("%(default)" in help_text or "default:" in help_text or action.default is None
+                or action.default is False or action.default == argparse.SUPPRESS):
+            return help_text
+        return f"{help_text} (default: %(default)s)"
 
 
 def _number(kind: Callable, minimum: float, inclusive: bool = True) -> Callable[[str], object]:
-    """An argparse type: ``kind`` at least (or above) ``minimum``, with a message that says so."""
+    """An argparse type: a finite ``kind`` at least (or above) ``minimum``, with a message
+    that says so (``nan`` and ``inf`` get the same wording as any other bad number)."""
 
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite {kind.__name__}, got {text}")
         if value < minimum or (not inclusive and value == minimum):
             bound = f"at least {minimum}" if inclusive else f"greater than {minimum}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
@@ -54,51 +86,60 @@ positive_float = _number(float, 0.0, inclusive=False)
 def build_parser(backend: str) -> argparse.ArgumentParser:
     """The options of a training run; defaults are the chapter's, from :class:`Config`."""
     d = Config()
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=f"python -m dcgan.{backend}.train",
-        description=f"Train the d2l.ai DCGAN chapter's networks with the {backend} backend.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=f"Train the d2l.ai DCGAN chapter's networks with the {backend} backend.")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", choices=sorted(DATASETS), default=d.dataset,
-                      help="the chapter's Pokemon images (downloaded once) or synthetic "
-                           "sprites (offline)")
+                      help="the chapter's Pokemon images (downloaded once), synthetic sprites "
+                           "(offline) or the exercise's Fashion-MNIST (downloaded once)")
     data.add_argument("--data-dir", default=None, metavar="PATH",
                       help="train on your own image folder (one sub-folder per class) instead")
     data.add_argument("--data-root", default=None, metavar="PATH",
-                      help=f"dataset cache (default: ${'DCGAN_DATA_ROOT'} or "
+                      help=f"dataset cache (default: ${DATA_ROOT_ENV} or "
                            f"{default_data_root()})")
     data.add_argument("--classes", nargs="+", default=None, metavar="CLASS",
                       help="train on these class sub-folders only (e.g. --classes Sneaker "
                            "for fashion-mnist)")
-    data.add_argument("--num-images", type=positive_int, default=d.num_images,
+    data.add_argument("--num-images", metavar="N", type=positive_int, default=d.num_images,
                       help="number of images of the sprites dataset")
-    data.add_argument("--num-workers", type=non_negative_int, default=d.num_workers,
-                      help="input pipeline worker processes or threads")
+    data.add_argument("--num-workers", metavar="N", type=non_negative_int, default=d.num_workers,
+                      help="input pipeline worker processes or threads (0: none)")
     model = parser.add_argument_group("model and training")
-    model.add_argument("--epochs", type=positive_int, default=None,
+    model.add_argument("--epochs", metavar="N", type=positive_int, default=None,
                        help=f"number of epochs (default: {d.num_epochs}; with --resume, the "
                             f"run's own, or more to extend it)")
-    model.add_argument("--batch-size", type=positive_int, default=d.batch_size)
-    model.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate")
-    model.add_argument("--latent-dim", type=positive_int, default=d.latent_dim)
+    model.add_argument("--batch-size", metavar="N", type=positive_int, default=d.batch_size,
+                       help="images per training step")
+    model.add_argument("--lr", type=positive_float, default=d.lr,
+                       help=f"Adam learning rate (betas {d.beta1}, {d.beta2})")
+    model.add_argument("--latent-dim", metavar="N", type=positive_int, default=d.latent_dim,
+                       help="length of the generator's noise vector")
     model.add_argument("--alpha", type=float, default=d.alpha,
                        help="slope of the discriminator's leaky ReLU; 0 is a plain ReLU")
-    model.add_argument("--init-from", default=None, metavar="FILE",
-                       help="start from canonical weights (a weights.safetensors written by "
-                            "any backend) instead of the seeded N(0, 0.02) draw")
+    model.add_argument("--init-from", default=None, metavar="PATH",
+                       help="start from canonical weights (a run folder or a "
+                            "weights.safetensors written by any backend) instead of the seeded "
+                            "N(0, 0.02) draw")
     model.add_argument("--eager", action="store_true",
                        help="run the training step as the chapter writes it, without the "
                             "backend's compilation and speed settings")
     run = parser.add_argument_group("run")
-    run.add_argument("--seed", type=non_negative_int, default=d.seed)
+    run.add_argument("--seed", metavar="N", type=non_negative_int, default=d.seed,
+                     help="the initial weights, image order and noise; the same seed gives "
+                          "the same losses on the CPU")
     run.add_argument("--device", choices=DEVICES, default=d.device,
-                     help="auto takes a GPU when the framework sees one")
+                     help="auto takes a GPU when the framework sees one; cuda is another "
+                          "name for gpu")
     run.add_argument("--out", default=None, metavar="DIR",
                      help=f"run folder (default: runs/{backend}-<time>)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR",
                      help="continue the run in this folder from its checkpoint, with its own "
                           "configuration (other options but --epochs, --device and "
                           "--num-workers are ignored)")
+    run.add_argument("--verbose", action="store_true",
+                     help="let the framework print its start-up messages (also: "
+                          f"{VERBOSE_ENV}=1)")
     return parser
 
 
@@ -111,9 +152,22 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   num_images=args.num_images, num_workers=args.num_workers,
                   num_epochs=args.epochs or Config().num_epochs, batch_size=args.batch_size, lr=args.lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
-                  init_from=args.init_from,
-                  seed=args.seed, device="gpu" if args.device == "cuda" else args.device,
+                  init_from=str(weights_file(args.init_from, "--init-from"))
+                  if args.init_from else None,
+                  seed=args.seed, device=requested_device(args.device),
                   out=args.out)
+
+
+def _image_folder_with_warnings(config: Config, prog: str) -> Path:
+    """The run's image folder; a warning about its images (``dcgan.datasets``) is printed as
+    one ``PROG: warning: ...`` line rather than Python's two-line warning format."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        folder = image_folder(config.dataset, config.data_dir, config.data_root,
+                              config.num_images, config.classes)
+    for warning in caught:
+        print(f"{prog}: warning: {warning.message}", file=sys.stderr)
+    return folder
 
 
 def main(backend_name: str, argv: list[str] | None = None) -> int:
@@ -130,7 +184,7 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
             run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT,
                                                args.epochs)
             config = dataclasses.replace(
-                run.config, device="gpu" if args.device == "cuda" else args.device,
+                run.config, device=requested_device(args.device),
                 num_workers=args.num_workers)
             if checkpoint.position.epoch > config.num_epochs:
                 raise ValueError(f"--resume {args.resume}: the run has finished its "
@@ -140,11 +194,11 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
             checkpoint, config = None, config_from_args(args)
             if config.init_from:
                 check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
-        folder = image_folder(config.dataset, config.data_dir, config.data_root,
-                              config.num_images, config.classes)
+        folder = _image_folder_with_warnings(config, parser.prog)
         device = backend.resolve_device(config.device)
         if checkpoint is None:
             run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
+        run.record_device(device)
     except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError too
         parser.error(str(err))
     backend.set_seed(config.seed)
@@ -155,6 +209,8 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     where = (f"resuming {run.path} at epoch {checkpoint.position.epoch}, step "
              f"{checkpoint.position.step}" if checkpoint else f"-> {run.path}")
     print(f"training {backend.NAME} DCGAN on {folder} {where}", file=sys.stderr)
+    if config.init_from and checkpoint is None:
+        print(f"starting from the weights in {config.init_from}", file=sys.stderr)
     try:
         backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr,
                       config.latent_dim, device, config=config, run=run, resume=checkpoint)
@@ -176,29 +232,36 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
 
 def build_sample_parser(backend: str) -> argparse.ArgumentParser:
     """The options of ``python -m dcgan.<backend>.sample``."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=f"python -m dcgan.{backend}.sample",
         description=f"Draw a grid of generated images with the {backend} backend from weights "
-                    f"any backend wrote.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    f"any backend wrote.")
     parser.add_argument("--weights", required=True, metavar="PATH",
                         help="a run folder, or a canonical weights file (weights.safetensors)")
-    parser.add_argument("--num", type=positive_int, default=64, help="number of images")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("--num", metavar="N", type=positive_int, default=64, help="number of images")
+    parser.add_argument("--seed", metavar="N", type=non_negative_int, default=0,
                         help="the noise; the same seed gives the same images in every backend")
-    parser.add_argument("--latent-dim", type=positive_int, default=Config().latent_dim)
-    parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("--out", default="samples.png", metavar="PNG")
+    parser.add_argument("--latent-dim", metavar="N", type=positive_int, default=Config().latent_dim,
+                        help="length of the generator's noise vector, as in training")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto takes a GPU when the framework sees one; cuda is another "
+                             "name for gpu")
+    parser.add_argument("--out", default="samples.png", metavar="PNG",
+                        help="the grid's file")
+    parser.add_argument("--verbose", action="store_true",
+                        help=f"let the framework print its start-up messages (also: "
+                             f"{VERBOSE_ENV}=1)")
     return parser
 
 
-def weights_file(path: str) -> Path:
-    """The canonical weights of a run folder, or ``path`` itself when it is a file."""
+def weights_file(path: str | Path, option: str = "--weights") -> Path:
+    """The canonical weights of a run folder, or ``path`` itself when it is a file; the
+    error names ``option``."""
     candidate = Path(path)
     if candidate.is_dir():
         candidate = candidate / CANONICAL_WEIGHTS_FILE
     if not candidate.is_file():
-        raise ValueError(f"--weights {path}: no such file or run folder with "
+        raise ValueError(f"{option} {path}: no such file or run folder with "
                          f"{CANONICAL_WEIGHTS_FILE}")
     return candidate
 
@@ -216,7 +279,7 @@ def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
         parser.error(str(err))
     backend = backends.load(backend_name)
     try:
-        device = backend.resolve_device("gpu" if args.device == "cuda" else args.device)
+        device = backend.resolve_device(requested_device(args.device))
     except ValueError as err:
         parser.error(str(err))
     net_G = backend.net_G(args.latent_dim)

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from dcgan import backend as backends
-from dcgan.cli import positive_float, positive_int
+from dcgan.cli import Parser, non_negative_int, positive_float, positive_int
 from dcgan.config import Config
+from dcgan.devices import device_label
 from dcgan.datasets import DATASETS
 from dcgan.runs import LOSS_PLOT_FILE, default_run_path, read_metrics
 from dcgan.shapes import array_in_layout, array_to_nchw
@@ -108,7 +109,8 @@ def worker(name: str, out: Path, train_argv: list[str]) -> int:
     except SystemExit as exit_:  # argparse's usage errors
         status = exit_.code if isinstance(exit_.code, int) else 2
     result.update(exit=status, wall_seconds=time.perf_counter() - start,
-                  peak_memory_mb=peak_memory_mb(), device=str(backend.resolve_device("cpu")))
+                  peak_memory_mb=peak_memory_mb(),
+                  device=device_label(backend.resolve_device("cpu")))
     (out / f"{name}.json").write_text(json.dumps(result), encoding="utf-8")
     return status
 
@@ -143,8 +145,10 @@ def run_backend(name: str, args: argparse.Namespace, out: Path) -> BackendResult
     if completed.returncode != 0 or not summary.exists():
         lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
                  if line.strip() and not line.startswith("epoch ")]
+        errors = [line for line in lines if ": error: " in line] or lines
         return BackendResult(name, error=f"exit {completed.returncode}: "
-                                         f"{lines[-1] if lines else 'no output'} (see {log.name})")
+                                         f"{errors[-1] if errors else 'no output'} "
+                                         f"(see {log.name})")
     data = json.loads(summary.read_text(encoding="utf-8"))
     return BackendResult(name, version=data["version"], device=data["device"],
                          wall_seconds=data["wall_seconds"],
@@ -262,7 +266,8 @@ def write_reports(out: Path, args: argparse.Namespace,
                             title="DCGAN losses per backend" if finished else "no finished run")
     grids = {n: g for n in finished if (g := last_sample_grid(out, n)) is not None}
     parity = parity_table(out, [r.backend for r in results])
-    title = f"DCGAN in {len(results)} frameworks: {args.dataset}, {args.epochs} epochs"
+    epochs = f"{args.epochs} epoch" + ("" if args.epochs == 1 else "s")
+    title = f"DCGAN in {len(results)} frameworks: {args.dataset}, {epochs}"
     setup = (f"Same initial weights ({INITIAL_WEIGHTS_FILE}, seed {args.seed}), images, order, "
              f"noise and hyperparameters (batch size {args.batch_size}, lr {args.lr}, "
              f"{args.num_images} images where the dataset is synthetic); each backend in its "
@@ -276,20 +281,23 @@ def write_reports(out: Path, args: argparse.Namespace,
 def build_parser() -> argparse.ArgumentParser:
     """The options of ``python -m dcgan.compare``."""
     d = Config()
-    parser = argparse.ArgumentParser(
-        prog="python -m dcgan.compare", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(prog="python -m dcgan.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default=",".join(backends.BACKENDS),
                         help="comma-separated backends to compare")
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="sprites")
-    parser.add_argument("--data-root", default=None, metavar="PATH", help="dataset cache")
-    parser.add_argument("--epochs", type=positive_int, default=2)
-    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size)
-    parser.add_argument("--lr", type=positive_float, default=d.lr)
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="sprites",
+                        help="the dataset every backend trains on")
+    parser.add_argument("--data-root", default=None, metavar="PATH",
+                        help="dataset cache (default: as for training)")
+    parser.add_argument("--epochs", type=positive_int, default=2, help="number of epochs")
+    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
+                        help="images per training step")
+    parser.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate")
     parser.add_argument("--num-images", type=positive_int, default=d.num_images,
                         help="number of images of the sprites dataset")
-    parser.add_argument("--num-workers", type=int, default=d.num_workers)
-    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--num-workers", type=non_negative_int, default=d.num_workers,
+                        help="input pipeline workers of each run (0: none)")
+    parser.add_argument("--seed", type=non_negative_int, default=d.seed,
+                        help="the shared initial weights, image order and noise")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="output folder (default: runs/compare-<time>)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)

@@ -26,23 +26,6 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
 ADAM_EPSILON = 1e-8
 
-# Set this environment variable to 1 to keep each framework's own defaults
-# for the performance settings the backends otherwise apply (threads, oneDNN).
-FRAMEWORK_DEFAULTS_ENV = "DCGAN_FRAMEWORK_DEFAULTS"
-
-
-def apply_environment_defaults(settings: dict[str, str]) -> None:
-    """Set performance environment variables a backend needs before its framework is
-    imported: never over a value the user set, and not at all when
-    ``$DCGAN_FRAMEWORK_DEFAULTS`` is 1."""
-    import os
-
-    if os.environ.get(FRAMEWORK_DEFAULTS_ENV) == "1":
-        return
-    for name, value in settings.items():
-        os.environ.setdefault(name, value)
-
-
 # The chapter shows 21 generated images as 3 rows of 7.
 SAMPLE_ROWS = 3
 SAMPLE_COLS = 7
@@ -103,14 +86,21 @@ class Config:
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be 0 or more, got {self.num_workers!r}")
 
-    def to_json(self) -> str:
-        """The configuration as pretty-printed JSON, as saved in a run folder."""
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+    def to_json(self, recorded: dict[str, Any] | None = None) -> str:
+        """The configuration as pretty-printed JSON, as saved in a run folder, with the
+        facts of the run in ``recorded`` (keys of :data:`RECORDED_KEYS`) beside it."""
+        unknown = sorted(set(recorded or {}) - set(RECORDED_KEYS))
+        if unknown:
+            raise ValueError(f"not a recorded fact of a run: {unknown}")
+        return json.dumps({**dataclasses.asdict(self), **(recorded or {})}, indent=2,
+                          sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Config":
-        """Read a configuration written by :meth:`to_json`; unknown keys are an error."""
-        data: dict[str, Any] = json.loads(text)
+        """Read a configuration written by :meth:`to_json`; unknown keys are an error, and
+        the recorded facts (:data:`RECORDED_KEYS`) are not configuration."""
+        data: dict[str, Any] = {k: v for k, v in json.loads(text).items()
+                                if k not in RECORDED_KEYS}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -119,6 +109,15 @@ class Config:
             data["classes"] = tuple(data["classes"])
         return cls(**data)
 
-    def save(self, path: Path) -> None:
-        """Write the configuration as JSON to ``path``."""
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+    def save(self, path: Path, recorded: dict[str, Any] | None = None) -> None:
+        """Write the configuration (and ``recorded``, see :meth:`to_json`) as JSON to
+        ``path``, whole or not at all."""
+        from dcgan.files import write_bytes_atomic
+
+        write_bytes_atomic(path, (self.to_json(recorded) + "\n").encode("utf-8"))
+
+
+RECORDED_KEYS = ("device_used", "framework_device")
+"""What a run folder's ``config.json`` records beside the configuration: the device the
+run used, named as every backend names it (``cpu``, ``gpu:0``), and as its framework
+names it (``cpu(0)``, ``/GPU:0``, ``cuda:0``)."""

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dcgan.config import SAMPLE_COLS, SAMPLE_ROWS
+from dcgan.devices import device_label
 from dcgan.randomness import step_noise
 from dcgan.shapes import Layout, noise_shape
 
@@ -141,6 +142,7 @@ def run_epoch(step: Step, data_iter: Iterable, epoch: int, num_epochs: int,
         total_D, total_G, examples = total_D + loss_D, total_G + loss_G, examples + n
         batches.set_postfix(loss_D=f"{total_D / examples:.3f}", loss_G=f"{total_G / examples:.3f}")
         if stop is not None and stop.requested:
+            batches.n = i  # tqdm counts a batch when the next one is asked for
             batches.close()
             raise TrainingInterrupted(Position(epoch, i, total_D, total_G, examples,
                                                time.perf_counter() - began))
@@ -173,9 +175,10 @@ def train_epochs(step: Step, data_iter: Iterable, num_epochs: int, *,
 
 
 def final_line(metrics: EpochMetrics, device: Any) -> str:
-    """The chapter's closing line: ``loss_D …, loss_G …, N examples/sec on DEVICE``."""
+    """The chapter's closing line: ``loss_D …, loss_G …, N examples/sec on DEVICE``, with the
+    device named as in every backend (``cpu``, ``gpu:0``)."""
     return (f"loss_D {metrics.loss_D:.3f}, loss_G {metrics.loss_G:.3f}, "
-            f"{metrics.examples_per_sec:.1f} examples/sec on {device}")
+            f"{metrics.examples_per_sec:.1f} examples/sec on {device_label(device)}")
 
 
 def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iterable,

@@ -67,7 +67,12 @@ def plot_losses(history: Sequence[Any], ax: Any = None, label_suffix: str = "") 
             label=f"generator{label_suffix}")
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    if epochs:  # half an epoch of margin: one epoch is a point, not a degenerate axis
+        low, high = ax.get_xlim()
+        ax.set_xlim(min(low, min(epochs) - 0.5), max(high, max(epochs) + 0.5))
+        if max(epochs) - min(epochs) < 10:
+            ax.set_xticks(range(min(epochs), max(epochs) + 1))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss per example")
     ax.grid(True, alpha=0.3)

@@ -28,6 +28,7 @@ import numpy as np
 
 from dcgan.checkpoints import CHECKPOINT_FILE, Checkpoint, load_checkpoint, save_checkpoint
 from dcgan.config import Config
+from dcgan.devices import device_label
 from dcgan.files import atomic_path, write_bytes_atomic
 from dcgan.loop import EpochMetrics, Position
 from dcgan.plotting import display_images, save_image_grid, save_loss_plot
@@ -111,6 +112,12 @@ class RunFolder:
         return save_checkpoint(self.checkpoint_path, Checkpoint(
             self.backend, self.config, position, list(self.history),
             arrays["nets"], arrays["trainers"]))
+
+    def record_device(self, device: object) -> None:
+        """Write the device the run uses into ``config.json``, in the form every backend
+        shows (``cpu``, ``gpu:0``) and under ``framework_device`` in its framework's own."""
+        self.config.save(self.path / CONFIG_FILE, {"device_used": device_label(device),
+                                                   "framework_device": str(device)})
 
     def sample_path(self, epoch: int) -> Path:
         """The sample grid written after ``epoch``."""

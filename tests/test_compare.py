@@ -47,13 +47,14 @@ def test_the_report_has_every_section_and_every_backend(report):
         pytest.skip("no backend is installed")
     assert status == 0
     markdown = (out / "report.md").read_text()
+    assert markdown.splitlines()[0].endswith(", 1 epoch"), "one epoch, not '1 epochs'"
     for section in SECTIONS:
         assert section in markdown
     for name in ran:
         row = next(line for line in markdown.splitlines() if line.startswith(f"| {name} |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1] == "ok" and float(cells[2]) > 0 and float(cells[3]) > 0
-        assert cells[5] == compare_version(name) and cells[6]
+        assert cells[5] == compare_version(name) and cells[6] == "cpu"
         assert f"({name}/samples/epoch_001.png)" in markdown
     for name in missing:
         assert f"| {name} | not run: {_unavailable(name)} |" in markdown

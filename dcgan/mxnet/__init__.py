@@ -11,7 +11,7 @@ import os
 
 import numpy
 
-from dcgan.config import apply_environment_defaults
+from dcgan.startup import apply_environment_defaults
 
 # MXNet's CPU operators run on one OpenMP thread unless told otherwise; use
 # every core, unless the user has chosen a number.

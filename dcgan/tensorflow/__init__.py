@@ -2,11 +2,13 @@
 
 Importing this package imports TensorFlow and Keras, never PyTorch or MXNet.
 Before TensorFlow is imported it sets three environment variables, only where
-the user has not set them: ``TF_CPP_MIN_LOG_LEVEL=2`` (silences TensorFlow's
-start-up chatter), ``TF_ENABLE_ONEDNN_OPTS=1`` (oneDNN kernels, off by default
-on some CPUs; not with ``DCGAN_FRAMEWORK_DEFAULTS=1``) and
-``KERAS_BACKEND=tensorflow``. A ``KERAS_BACKEND``
-naming another backend is an error, since this package's code is TensorFlow's.
+the user has not set them: ``TF_CPP_MIN_LOG_LEVEL=2`` (TensorFlow's runtime
+notices; not with ``--verbose``), ``TF_ENABLE_ONEDNN_OPTS=1`` (oneDNN kernels,
+off by default on some CPUs; not with ``DCGAN_FRAMEWORK_DEFAULTS=1``) and
+``KERAS_BACKEND=tensorflow``. A ``KERAS_BACKEND`` naming another backend is an
+error, since this package's code is TensorFlow's. TensorFlow's native start-up
+notices, which that variable does not reach, are filtered while it loads
+(``dcgan.startup``).
 """
 
 # ruff: noqa: E402
@@ -15,7 +17,7 @@ import importlib
 import importlib.util
 import os
 
-from dcgan.config import apply_environment_defaults
+from dcgan.startup import apply_environment_defaults, quiet_native_startup, verbose_requested
 
 
 def _load_triton_first() -> None:
@@ -32,7 +34,8 @@ def _load_triton_first() -> None:
 
 
 _load_triton_first()
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not verbose_requested():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # TensorFlow turns oneDNN's CPU kernels on by itself only where the CPU has
 # AVX-512 VNNI/BF16 or AMX; elsewhere (older AMD EPYCs among them) they make
 # the chapter's step more than twice as fast (README, Speed).
@@ -43,6 +46,22 @@ if os.environ.setdefault("KERAS_BACKEND", "tensorflow") != "tensorflow":
 
 NAME = "tensorflow"
 LAYOUT = "NHWC"
+
+# What TensorFlow's native code prints while it loads and looks for a GPU,
+# whatever TF_CPP_MIN_LOG_LEVEL says; any other line is passed on.
+_STARTUP_NOISE = (
+    r"^WARNING: All log messages before absl::InitializeLog\(\) is called",
+    r"^[IW]\d{4} .*\] oneDNN custom operations are on",
+    r"^[IW]\d{4} .*\] Could not find cuda drivers on your machine",
+    r"^E\d{4} .*\] failed call to cuInit: .*(UNKNOWN ERROR \(303\)|CUDA_ERROR_NO_DEVICE)",
+    r"^[IW]\d{4} .*cpu_feature_guard\.cc.*\] This TensorFlow binary is optimized",
+    r"^To enable the following instructions: .* rebuild TensorFlow",
+)
+
+with quiet_native_startup(_STARTUP_NOISE):
+    import tensorflow as _tf
+
+    _tf.config.list_physical_devices("GPU")  # looks for a GPU now, inside the filter
 
 from dcgan.tensorflow.blocks import D_block, G_block
 from dcgan.tensorflow.data import as_numpy, as_tensor, load_data
