@@ -26,6 +26,8 @@ from dcgan.datasets import (DATA_ROOT_ENV, DATASETS, DatasetError, default_data_
                             image_folder)
 from dcgan.loop import TrainingDiverged, TrainingInterrupted
 from dcgan.plotting import display_images, save_image_grid
+from dcgan.quality.probe import FULL_SAMPLES, QualityProbe
+from dcgan.quality.reference import QualityReference
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
 from dcgan.shapes import noise_shape
 from dcgan.startup import VERBOSE_ENV
@@ -121,6 +123,11 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                        help="start from canonical weights (a run folder or a "
                             "weights.safetensors written by any backend) instead of the seeded "
                             "N(0, 0.02) draw")
+    model.add_argument("--eval-every", metavar="N", type=non_negative_int,
+                       default=d.eval_every,
+                       help="measure the samples' quality (dcgan.quality) every N epochs on "
+                            "a few hundred samples and after the last epoch on up to 2000; "
+                            "0 turns it off")
     model.add_argument("--eager", action="store_true",
                        help="run the training step as the chapter writes it, without the "
                             "backend's compilation and speed settings")
@@ -152,6 +159,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   num_images=args.num_images, num_workers=args.num_workers,
                   num_epochs=args.epochs or Config().num_epochs, batch_size=args.batch_size, lr=args.lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
+                  eval_every=args.eval_every,
                   init_from=str(weights_file(args.init_from, "--init-from"))
                   if args.init_from else None,
                   seed=args.seed, device=requested_device(args.device),
@@ -168,6 +176,15 @@ def _image_folder_with_warnings(config: Config, prog: str) -> Path:
     for warning in caught:
         print(f"{prog}: warning: {warning.message}", file=sys.stderr)
     return folder
+
+
+def quality_reference(config: Config, folder: Path) -> QualityReference | None:
+    """What ``--eval-every`` compares a run's samples with (None when it is 0): the run's
+    real images and their reference classifier, trained once and cached in the data root."""
+    if not config.eval_every:
+        return None
+    data_root = Path(config.data_root).expanduser() if config.data_root else default_data_root()
+    return QualityReference.of_folder(folder, data_root, FULL_SAMPLES, config.seed)
 
 
 def main(backend_name: str, argv: list[str] | None = None) -> int:
@@ -196,9 +213,13 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
                 check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
         folder = _image_folder_with_warnings(config, parser.prog)
         device = backend.resolve_device(config.device)
+        reference = quality_reference(config, folder)
         if checkpoint is None:
             run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
         run.record_device(device)
+        if reference is not None:
+            run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
+                                       config.latent_dim, backend.LAYOUT, config.seed)
     except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError too
         parser.error(str(err))
     backend.set_seed(config.seed)

@@ -40,7 +40,8 @@ class Config:
     chapter's first exercise). ``eager`` runs the training step as the chapter
     writes it, without the backend's compilation or speed settings.
     ``init_from`` names a canonical weights file (``dcgan.weights``) to start
-    from instead of the seeded N(0, init_std) draw.
+    from instead of the seeded N(0, init_std) draw. ``eval_every`` measures the
+    samples' quality every that many epochs and after the last (0: never).
     """
 
     # The chapter's hyperparameters.
@@ -68,6 +69,7 @@ class Config:
     num_workers: int = 2
     eager: bool = False
     init_from: str | None = None
+    eval_every: int = 1
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "n_G", "n_D", "image_size", "batch_size",
@@ -83,6 +85,9 @@ class Config:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if not 0 <= self.alpha < 1:
             raise ValueError(f"alpha (the leaky ReLU slope) must be in [0, 1), got {self.alpha!r}")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(f"eval_every must be 0 (off) or a number of epochs, got "
+                             f"{self.eval_every!r}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be 0 or more, got {self.num_workers!r}")
 

@@ -86,22 +86,29 @@ def stop_on_interrupt() -> Iterator[_StopRequest]:
 
 @dataclass(frozen=True)
 class EpochMetrics:
-    """What one epoch produced: per-example losses (the chapter's printed scale) and speed."""
+    """What one epoch produced: per-example losses (the chapter's printed scale) and speed,
+    and, in an evaluated epoch (``--eval-every``), the samples' quality metrics
+    (``dcgan.quality``)."""
 
     epoch: int
     loss_D: float
     loss_G: float
     examples: int
     seconds: float
+    quality: dict | None = None
 
     @property
     def examples_per_sec(self) -> float:
         """Training throughput of the epoch."""
         return self.examples / self.seconds if self.seconds > 0 else float("inf")
 
-    def as_dict(self) -> dict[str, float]:
-        """The metrics as one JSON-ready row (as written to ``metrics.jsonl``)."""
-        return {**asdict(self), "examples_per_sec": self.examples_per_sec}
+    def as_dict(self) -> dict[str, Any]:
+        """The metrics as one JSON-ready row (as written to ``metrics.jsonl``); ``quality``
+        only in an evaluated epoch."""
+        row = {**asdict(self), "examples_per_sec": self.examples_per_sec}
+        if row["quality"] is None:
+            del row["quality"]
+        return row
 
 
 def fixed_noise(seed: int, latent_dim: int, layout: Layout,
@@ -183,7 +190,7 @@ def final_line(metrics: EpochMetrics, device: Any) -> str:
 
 def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iterable,
         num_epochs: int, *, seed: int, latent_dim: int, layout: Layout,
-        to_tensor: Callable[[np.ndarray], Any], sample: Callable[[], np.ndarray],
+        to_tensor: Callable[[np.ndarray], Any], generate: Callable[[Any], np.ndarray],
         device: Any, run: Any = None, state: Callable[[], dict] | None = None,
         start: Position | None = None, progress: bool = True) -> list[EpochMetrics]:
     """The loop of the chapter's ``train`` once the nets and optimizers are set up.
@@ -191,14 +198,20 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
     For the ``step``-th batch ``X`` of ``epoch`` it draws that step's noise
     (``dcgan.randomness.step_noise``, handed over with ``to_tensor``) and
     calls ``both_updates(X, Z)`` (a backend's ``make_step``). After each
-    epoch it hands the metrics, ``sample()`` (the fixed-noise images) and
-    ``state`` (a function giving the nets' and optimizers' arrays, see
-    ``dcgan.checkpoints.capture``) to ``run`` (a ``RunFolder``, a
+    epoch it hands the metrics, the fixed-noise images (``generate``, the
+    backend's images from a noise tensor, on :func:`fixed_noise`), ``state``
+    (a function giving the nets' and optimizers' arrays, see
+    ``dcgan.checkpoints.capture``) and ``draw`` (images from any numpy
+    noise, for the quality metrics) to ``run`` (a ``RunFolder``, a
     ``LivePlot``, or None). ``start`` resumes a run from its checkpoint's
     position. Ctrl-C stops after the current step: ``run`` saves a checkpoint
     and :class:`TrainingInterrupted` propagates. At the end it prints the
     chapter's final line.
     """
+    Z_fixed = to_tensor(fixed_noise(seed, latent_dim, layout))
+
+    def draw(noise: np.ndarray) -> np.ndarray:
+        return generate(to_tensor(noise))
 
     def step(X: Any, epoch: int, i: int) -> tuple[float, float, int]:
         batch_size = X.shape[0]
@@ -207,7 +220,7 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
 
     def end_epoch(metrics: EpochMetrics) -> None:
         if run is not None:
-            run.end_epoch(metrics, sample(), state)
+            run.end_epoch(metrics, generate(Z_fixed), state, draw=draw)
 
     with stop_on_interrupt() as stop:
         try:

@@ -103,6 +103,70 @@ def save_loss_plot(history: Sequence[Any] | Mapping[str, Sequence[Any]],
     return Path(path)
 
 
+def plot_quality(history: Sequence[Any], axes: Sequence[Any], label: str = "",
+                 floor: bool = True) -> None:
+    """Draw the quality metrics of the evaluated epochs of ``history`` (rows or
+    ``EpochMetrics`` with a ``quality`` entry) on two axes: SWD and FD on the first,
+    precision, recall and the covered share of the classes on the second; the noise floor
+    of the last evaluated epoch as dotted lines."""
+    rows = [h if isinstance(h, dict) else vars(h) for h in history]
+    rows = [r for r in rows if r.get("quality")]
+    if not rows:
+        return
+    epochs = [r["epoch"] for r in rows]
+    quality = [r["quality"] for r in rows]
+    suffix = f" ({label})" if label else ""
+    distance, share = axes
+    lines = [("SWD x1e3", "swd_average", distance), ("FD", "fd", distance),
+             ("precision", "precision", share), ("recall", "recall", share)]
+    for name, key, ax in lines:
+        if key in quality[-1]:
+            (line,) = ax.plot(epochs, [q[key] for q in quality], marker="o",
+                              label=f"{name}{suffix}")
+            if floor:
+                ax.axhline(quality[-1]["noise_floor"][key], color=line.get_color(),
+                           linestyle=":", linewidth=1)
+    if "classes_covered" in quality[-1]:
+        ax = share
+        ax.plot(epochs, [q["classes_covered"] / q["classes_present"] for q in quality],
+                marker="s", linestyle="--", label=f"classes covered{suffix}")
+    distance.set_yscale("log")
+    distance.set_ylabel("distance (lower is better)")
+    share.set_ylabel("share (higher is better)")
+    share.set_ylim(-0.02, 1.02)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(_integer_locator())
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+
+
+def _integer_locator() -> Any:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True, min_n_ticks=1)
+
+
+def save_quality_plot(history: Sequence[Any] | Mapping[str, Sequence[Any]],
+                      path: str | os.PathLike, title: str = "") -> Path:
+    """Save :func:`plot_quality` of ``history`` (or ``{label: history}``, one run per
+    backend, on the same axes) as a PNG; dotted lines are the noise floor."""
+    from matplotlib.figure import Figure
+
+    histories = history if isinstance(history, Mapping) else {"": history}
+    fig = Figure(figsize=(10, 3.8))
+    axes = fig.subplots(1, 2)
+    for label, runs in histories.items():
+        plot_quality(runs, axes, label, floor=len(histories) == 1)
+    if title:
+        fig.suptitle(f"{title}: sample quality (dotted: real images' noise floor)"
+                     if len(histories) == 1 else title)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return Path(path)
+
+
 class LivePlot:
     """The loss curves and the latest fixed-noise grid, redrawn in a notebook as each epoch
     ends: the chapter's animator, from the same code as the PNGs of a run.
@@ -116,9 +180,10 @@ class LivePlot:
         self.title = title
         self.history: list[Any] = []
 
-    def end_epoch(self, metrics: Any, samples: np.ndarray, state: Any = None) -> None:
+    def end_epoch(self, metrics: Any, samples: np.ndarray, state: Any = None,
+                  draw: Any = None) -> None:
         """Record an epoch and redraw the figure in place (``state``, the arrays a run
-        folder checkpoints, is not needed here)."""
+        folder checkpoints, and ``draw``, for quality metrics, are not needed here)."""
         import matplotlib.pyplot as plt
         from IPython import display
 

@@ -4,9 +4,11 @@
 
     runs/<backend>-<YYYYmmdd-HHMMSS>/
         config.json          the Config of the run
-        metrics.jsonl        one JSON line per epoch: losses, examples, seconds
+        metrics.jsonl        one JSON line per epoch: losses, examples, seconds, and the
+                             quality metrics of evaluated epochs (--eval-every)
         samples/epoch_001.png  the fixed-noise grid (3 rows of 7) after each epoch
         losses.png           discriminator and generator loss per epoch
+        quality.png          the quality metrics per evaluated epoch, beside the noise floor
         progress.gif         the sample grids epoch by epoch, as an animation
         checkpoint.safetensors  nets, optimizers and position after the last epoch (or
                              Ctrl-C), for --resume (dcgan.checkpoints)
@@ -20,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -31,12 +34,14 @@ from dcgan.config import Config
 from dcgan.devices import device_label
 from dcgan.files import atomic_path, write_bytes_atomic
 from dcgan.loop import EpochMetrics, Position
-from dcgan.plotting import display_images, save_image_grid, save_loss_plot
+from dcgan.plotting import display_images, save_image_grid, save_loss_plot, save_quality_plot
+from dcgan.quality.probe import QualityProbe, epoch_quality_line
 from dcgan.shapes import Layout
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 LOSS_PLOT_FILE = "losses.png"
+QUALITY_PLOT_FILE = "quality.png"
 PROGRESS_GIF_FILE = "progress.gif"
 SAMPLES_DIR = "samples"
 CANONICAL_WEIGHTS_FILE = "weights.safetensors"
@@ -63,6 +68,7 @@ class RunFolder:
         self.layout = layout
         self.config = config or Config()
         self.history: list[EpochMetrics] = list(history or [])
+        self.quality: QualityProbe | None = None
 
     @classmethod
     def create(cls, backend: str, layout: Layout, config: Config) -> "RunFolder":
@@ -129,17 +135,27 @@ class RunFolder:
         return self.path / LOSS_PLOT_FILE
 
     def end_epoch(self, metrics: EpochMetrics, samples: np.ndarray,
-                  state: Callable[[], dict] | None = None) -> None:
-        """Record an epoch: its metrics line, its sample grid, the updated loss plot and
-        progress.gif, then the checkpoint (from ``state()``) of the next epoch's start.
+                  state: Callable[[], dict] | None = None,
+                  draw: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        """Record an epoch: its quality (if :attr:`quality`, a ``QualityProbe``, says the
+        epoch is due; ``draw`` gives images from noise), its metrics line, its sample grid,
+        the updated plots and progress.gif, then the checkpoint (from ``state()``) of the
+        next epoch's start.
 
         ``samples`` is generator output in [-1, 1] in the backend's layout.
         """
+        if self.quality is not None and draw is not None and self.quality.due(metrics.epoch):
+            metrics = dataclasses.replace(metrics,
+                                          quality=self.quality.measure(metrics.epoch, draw))
+            print(epoch_quality_line(metrics.epoch, metrics.quality), file=sys.stderr)
         self.history.append(metrics)
         with open(self.path / METRICS_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(metrics.as_dict()) + "\n")
         save_image_grid(display_images(samples, self.layout), self.sample_path(metrics.epoch))
         save_loss_plot(self.history, self.loss_plot_path, title=f"{self.backend} DCGAN")
+        if any(m.quality for m in self.history):
+            save_quality_plot(self.history, self.path / QUALITY_PLOT_FILE,
+                              title=f"{self.backend} DCGAN")
         save_progress_gif([self.sample_path(m.epoch) for m in self.history],
                           self.path / PROGRESS_GIF_FILE)
         self.save_checkpoint(Position(metrics.epoch + 1), state)

@@ -32,7 +32,7 @@ from dcgan import cli
 from dcgan.checkpoints import Checkpoint, capture, restore
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
-from dcgan.loop import EpochMetrics, fit, fixed_noise
+from dcgan.loop import EpochMetrics, fit
 from dcgan.mxnet import LAYOUT, NAME
 from dcgan.mxnet.data import as_numpy, as_tensor
 from dcgan.mxnet.nets import forward, from_canonical, to_canonical
@@ -282,10 +282,9 @@ def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epoch
         restore(resume, net_D, net_G, trainer_D, trainer_G, from_canonical, load_trainer_state)
     both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
                              eager=config.eager)
-    Z_fixed = as_tensor(fixed_noise(config.seed, latent_dim, LAYOUT), device)
     return fit(both_updates, data_iter, num_epochs, seed=config.seed, latent_dim=latent_dim,
                layout=LAYOUT, to_tensor=lambda Z: as_tensor(Z, device),
-               sample=lambda: generate(net_G, Z_fixed), device=device, run=run,
+               generate=lambda Z: generate(net_G, Z), device=device, run=run,
                state=lambda: capture(net_D, net_G, trainer_D, trainer_G, to_canonical,
                                      trainer_state),
                start=resume.position if resume is not None else None)
