@@ -180,11 +180,12 @@ def _image_folder_with_warnings(config: Config, prog: str) -> Path:
 
 def quality_reference(config: Config, folder: Path) -> QualityReference | None:
     """What ``--eval-every`` compares a run's samples with (None when it is 0): the run's
-    real images and their reference classifier, trained once and cached in the data root."""
+    real images and their reference classifier, trained once and cached in the data root.
+    The same real images for every run on that data, whatever its seed."""
     if not config.eval_every:
         return None
     data_root = Path(config.data_root).expanduser() if config.data_root else default_data_root()
-    return QualityReference.of_folder(folder, data_root, FULL_SAMPLES, config.seed)
+    return QualityReference.of_folder(folder, data_root, FULL_SAMPLES)
 
 
 def main(backend_name: str, argv: list[str] | None = None) -> int:

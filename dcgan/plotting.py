@@ -103,68 +103,75 @@ def save_loss_plot(history: Sequence[Any] | Mapping[str, Sequence[Any]],
     return Path(path)
 
 
+QUALITY_PANELS = (("SWD x1e3", "swd_average", "lower is better"),
+                  ("FD, classifier features", "fd", "lower is better"),
+                  ("precision", "precision", "higher is better"),
+                  ("recall", "recall", "higher is better"),
+                  ("classes covered", "coverage", "higher is better"))
+"""The quality metrics drawn per epoch, one panel each: (title, key, which way is good)."""
+
+
+def _quality_value(quality: dict, key: str) -> float | None:
+    if key == "coverage":
+        return quality["classes_covered"] / quality["classes_present"] \
+            if "classes_covered" in quality else None
+    return quality.get(key)
+
+
 def plot_quality(history: Sequence[Any], axes: Sequence[Any], label: str = "",
-                 floor: bool = True) -> None:
+                 color: Any = None) -> None:
     """Draw the quality metrics of the evaluated epochs of ``history`` (rows or
-    ``EpochMetrics`` with a ``quality`` entry) on two axes: SWD and FD on the first,
-    precision, recall and the covered share of the classes on the second; the noise floor
-    of the last evaluated epoch as dotted lines."""
+    ``EpochMetrics`` with a ``quality`` entry), one metric per axes of ``axes``
+    (:data:`QUALITY_PANELS`), each with the noise floor of the last evaluated epoch as a
+    dotted line of the same colour."""
     rows = [h if isinstance(h, dict) else vars(h) for h in history]
     rows = [r for r in rows if r.get("quality")]
     if not rows:
         return
     epochs = [r["epoch"] for r in rows]
-    quality = [r["quality"] for r in rows]
-    suffix = f" ({label})" if label else ""
-    distance, share = axes
-    lines = [("SWD x1e3", "swd_average", distance), ("FD", "fd", distance),
-             ("precision", "precision", share), ("recall", "recall", share)]
-    for name, key, ax in lines:
-        if key in quality[-1]:
-            (line,) = ax.plot(epochs, [q[key] for q in quality], marker="o",
-                              label=f"{name}{suffix}")
-            if floor:
-                ax.axhline(quality[-1]["noise_floor"][key], color=line.get_color(),
-                           linestyle=":", linewidth=1)
-    if "classes_covered" in quality[-1]:
-        ax = share
-        ax.plot(epochs, [q["classes_covered"] / q["classes_present"] for q in quality],
-                marker="s", linestyle="--", label=f"classes covered{suffix}")
-    distance.set_yscale("log")
-    distance.set_ylabel("distance (lower is better)")
-    share.set_ylabel("share (higher is better)")
-    share.set_ylim(-0.02, 1.02)
-    for ax in axes:
+    for ax, (_, key, _) in zip(axes, QUALITY_PANELS):
+        values = [_quality_value(r["quality"], key) for r in rows]
+        if values[-1] is None:
+            continue
+        (line,) = ax.plot(epochs, values, marker="o", label=label or None, color=color)
+        floor = _quality_value(rows[-1]["quality"]["noise_floor"], key)
+        ax.axhline(floor, color=line.get_color(), linestyle=":", linewidth=1)
+
+
+def save_quality_plot(history: Sequence[Any] | Mapping[str, Sequence[Any]],
+                      path: str | os.PathLike, title: str = "") -> Path:
+    """Save :func:`plot_quality` of ``history`` (or ``{label: history}``, one run per
+    backend, one colour each) as a PNG: one panel per metric, the noise floor dotted."""
+    from matplotlib.figure import Figure
+
+    histories = history if isinstance(history, Mapping) else {"": history}
+    fig = Figure(figsize=(14, 3.2))
+    axes = fig.subplots(1, len(QUALITY_PANELS))
+    for label, runs in histories.items():
+        plot_quality(runs, axes, label)
+    for ax, (name, key, direction) in zip(axes, QUALITY_PANELS):
+        ax.set_title(f"{name}\n({direction})", fontsize="medium")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(_integer_locator())
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
+        if key in ("swd_average", "fd"):
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(-0.03, 1.03)
+    if len(histories) > 1:
+        axes[-1].legend(fontsize="small", loc="best")
+    fig.suptitle(f"{title}{': ' if title else ''}sample quality per epoch "
+                 f"(dotted: real images, the noise floor)", fontsize="medium")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return Path(path)
 
 
 def _integer_locator() -> Any:
     from matplotlib.ticker import MaxNLocator
 
     return MaxNLocator(integer=True, min_n_ticks=1)
-
-
-def save_quality_plot(history: Sequence[Any] | Mapping[str, Sequence[Any]],
-                      path: str | os.PathLike, title: str = "") -> Path:
-    """Save :func:`plot_quality` of ``history`` (or ``{label: history}``, one run per
-    backend, on the same axes) as a PNG; dotted lines are the noise floor."""
-    from matplotlib.figure import Figure
-
-    histories = history if isinstance(history, Mapping) else {"": history}
-    fig = Figure(figsize=(10, 3.8))
-    axes = fig.subplots(1, 2)
-    for label, runs in histories.items():
-        plot_quality(runs, axes, label, floor=len(histories) == 1)
-    if title:
-        fig.suptitle(f"{title}: sample quality (dotted: real images' noise floor)"
-                     if len(histories) == 1 else title)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    return Path(path)
 
 
 class LivePlot:

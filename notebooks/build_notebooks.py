@@ -27,6 +27,7 @@ QUICK = os.environ.get("DCGAN_NOTEBOOK_QUICK") == "1"
 NUM_IMAGES = 128 if QUICK else 2000   # size of the synthetic sprites dataset
 EPOCHS = 2 if QUICK else 20           # the chapter trains 20 epochs
 BATCH_SIZE = 32 if QUICK else 256     # the chapter's batch size
+QUALITY_SAMPLES = 64 if QUICK else 1000  # samples for the quality metrics after training
 LR, LATENT_DIM, SEED = 0.005, 100, 0'''
 
 FRAMEWORK = {
@@ -180,6 +181,16 @@ config = Config(num_epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LR, latent_dim=LATE
 net_D_, net_G_ = net_D(), net_G(LATENT_DIM)
 history = train(net_D_, net_G_, data_iter, EPOCHS, LR, LATENT_DIM,
                 resolve_device("{f['device']}"), config=config, run=LivePlot(LAYOUT, "{name}"))"""),
+        new_markdown_cell("""How good are the samples? `dcgan.quality` compares generated images with
+real ones: the sliced Wasserstein distance on image patches, and, in the
+features of a small reference classifier, the Fréchet distance, precision
+(are the samples realistic?), recall (is the variety there?) and how many of
+the sprites' four body shapes the samples cover. Each figure is printed beside
+what held-out real images score (the noise floor)."""),
+        new_code_cell(f"""from dcgan.quality import evaluate_net, quality_line
+
+report = evaluate_net("{name}", net_G_, folder, num=QUALITY_SAMPLES, seed=SEED)
+print(quality_line(report["metrics"], report["noise_floor"]))"""),
         new_markdown_cell("""## Summary
 
 * DCGAN's generator is a stack of transposed convolutions that grows a noise
@@ -273,7 +284,7 @@ frameworks draw their own noise for each step, and float32 rounding grows
 apart in a GAN (see `docs/framework-differences.md`); they should behave
 alike."""),
         new_code_cell("""folder = image_folder("sprites", num_images=NUM_IMAGES)
-histories, grids = {}, {}
+histories, grids, nets_G = {}, {}, {}
 for name, b in available.items():
     b.set_seed(SEED)
     net_D, net_G = b.net_D(), b.net_G(LATENT_DIM)
@@ -283,11 +294,19 @@ for name, b in available.items():
     histories[name] = b.train(net_D, net_G, data_iter, EPOCHS, LR, LATENT_DIM,
                               b.resolve_device("cpu"), config=config)
     Z = b.as_tensor(fixed_noise(SEED, LATENT_DIM, b.LAYOUT))
-    grids[name] = image_grid(display_images(b.generate(net_G, Z), b.LAYOUT))"""),
+    grids[name] = image_grid(display_images(b.generate(net_G, Z), b.LAYOUT))
+    nets_G[name] = net_G"""),
         new_code_cell("""fig, ax = plt.subplots(figsize=(7, 4))
 for name, history in histories.items():
     plot_losses(history, ax, label_suffix=f" ({name})")
 ax.set_title("losses of the three backends");"""),
+        new_markdown_cell("""Did the three learn the same thing? The quality metrics (`dcgan.quality`)
+of each backend's generator, beside what held-out real images score:"""),
+        new_code_cell("""from dcgan.quality import evaluate_net, quality_line
+
+for name, b in available.items():
+    report = evaluate_net(name, nets_G[name], folder, num=QUALITY_SAMPLES, seed=SEED)
+    print(f"{name:10s}", quality_line(report["metrics"], report["noise_floor"]))"""),
         new_code_cell("""fig, axes = plt.subplots(len(grids), 1, figsize=(8, 3.2 * len(grids)), squeeze=False)
 for ax, (name, grid) in zip(axes[:, 0], grids.items()):
     ax.imshow(grid)

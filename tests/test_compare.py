@@ -12,7 +12,7 @@ from dcgan import backend as backends
 from dcgan import compare
 
 TINY_JOB = ["--epochs", "1", "--num-images", "8", "--batch-size", "4", "--num-workers", "0"]
-SECTIONS = ("## Losses", "## Backends", "## Final samples",
+SECTIONS = ("## Losses", "## Backends", "## Sample quality", "## Final samples",
             "## Parity from the shared initial weights")
 
 
@@ -81,7 +81,8 @@ def test_the_parity_table_compares_each_pair_that_ran(report):
 def test_the_html_report_embeds_its_images(report):
     out, _, ran, _ = report
     page = (out / "report.html").read_text()
-    assert page.count('src="data:image/png;base64,') == 1 + len(ran)  # losses + sample grids
+    # losses, quality, a grid per backend and one for the second seed
+    assert page.count('src="data:image/png;base64,') == 1 + (2 + len(ran) if ran else 0)
     assert "src=\"" + "http" not in page and "<script" not in page
 
 
@@ -125,7 +126,7 @@ window.addEventListener("load", () => {
         capture_output=True, text=True, timeout=120)
     title = re.search(r"<title>(.*?)</title>", result.stdout)
     assert title, f"chromium printed no page: {result.stderr[-1000:]}"
-    expected = 1 + len(ran)
+    expected = 1 + (2 + len(ran) if ran else 0)
     assert title.group(1) == f"images {expected} shown {expected}"
 
 
@@ -134,3 +135,23 @@ def test_the_workers_record_what_the_table_shows(report):
     for name in ran:
         data = json.loads((out / f"{name}.json").read_text())
         assert data["exit"] == 0 and data["peak_memory_mb"] > 100 and data["wall_seconds"] > 0
+
+
+def test_the_quality_table_measures_every_run_beside_a_second_seed_and_the_noise_floor(report):
+    out, _, ran, _ = report
+    if not ran:
+        pytest.skip("no backend is installed")
+    markdown = (out / "report.md").read_text()
+    section = markdown[markdown.index("## Sample quality"):markdown.index("## Final samples")]
+    for label, seed in [*[(name, 0) for name in ran], (f"{ran[0]}-seed1", 1)]:
+        row = next(line for line in section.splitlines() if line.startswith(f"| {label} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == str(seed) and float(cells[3]) > 0 and float(cells[4]) > 0
+    assert "| real images (noise floor) |" in section
+    assert f"Two seeds of {ran[0]} (0 and 1)" in section
+    if len(ran) > 1:
+        assert "Largest gap between frameworks" in section
+    assert (out / "quality.png").is_file()
+    rows = [json.loads(line) for line in (out / ran[0] / "metrics.jsonl").read_text().splitlines()]
+    assert all("quality" in row for row in rows)
+

@@ -10,7 +10,7 @@ import pytest
 
 from dcgan import backend as backends
 from dcgan.datasets import sprites
-from dcgan.quality import QualityReference, draw_samples, evaluate_weights
+from dcgan.quality import QualityReference, draw_samples
 from dcgan.quality.__main__ import main as quality_main
 from dcgan.quality.classifier import train_classifier
 from dcgan.quality.metrics import frechet_distance, precision_recall

@@ -95,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                              "e.g. pip install -e \".[torch]\"")
         backend = backends.load(names[0])
         device = backend.resolve_device(requested_device(args.device))
-        reference = QualityReference.of_folder(folder, data_root, args.num, args.seed)
+        reference = QualityReference.of_folder(folder, data_root, args.num)
     except (ValueError, DatasetError) as err:
         parser.error(str(err))
     report = evaluate_weights(backend, weights["net_G"], reference, args.num, args.seed,
-                              latent_dim, device)
+                              device)
     report["weights"] = str(path)
     out = Path(args.out) if args.out else (Path(args.run) if args.run else path.parent) / QUALITY_FILE
     write_bytes_atomic(out, (json.dumps(report, indent=2) + "\n").encode())

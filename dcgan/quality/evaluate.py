@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dcgan.datasets import default_data_root
 from dcgan.quality.reference import QualityReference
 from dcgan.shapes import array_to_nchw, noise_shape
 
@@ -16,10 +18,11 @@ _DRAW_BATCH = 250
 
 
 def draw_samples(backend: Any, weights_G: dict[str, np.ndarray], num: int, seed: int = 0,
-                 latent_dim: int = 100, device: Any = None) -> np.ndarray:
+                 device: Any = None) -> np.ndarray:
     """``num`` images of the generator with canonical ``weights_G``, drawn with ``backend``
     (BatchNorm on running statistics) from seeded numpy noise: NHWC in [-1, 1]. The same
     weights and seed give the same images in every backend, within float tolerance."""
+    latent_dim = weights_G["0.conv2d_trans.weight"].shape[0]
     net_G = backend.net_G(latent_dim)
     backend.from_canonical(net_G, weights_G)
     rng = np.random.default_rng([seed, 31])
@@ -35,20 +38,32 @@ def draw_samples(backend: Any, weights_G: dict[str, np.ndarray], num: int, seed:
 
 
 def evaluate_weights(backend: Any, weights_G: dict[str, np.ndarray], reference: QualityReference,
-                     num: int = 2000, seed: int = 0, latent_dim: int = 100,
-                     device: Any = None) -> dict:
+                     num: int = 2000, seed: int = 0, device: Any = None) -> dict:
     """Every metric of ``num`` samples of the generator (at most as many as the reference
     holds) beside the noise floor: ``{"metrics": ..., "noise_floor": ..., ...}``."""
     if num < 2:
         raise ValueError(f"--num {num}: the metrics need at least 2 samples")
     num = min(num, reference.size)
-    samples = draw_samples(backend, weights_G, num, seed, latent_dim, device)
-    return {"metrics": reference.measure(samples, seed),
-            "noise_floor": reference.noise_floor(num, seed),
+    samples = draw_samples(backend, weights_G, num, seed, device)
+    return {"metrics": reference.measure(samples),
+            "noise_floor": reference.noise_floor(num),
             "classifier": None if reference.classifier is None else {
                 "held_out_accuracy": reference.classifier.accuracy,
                 "classes": reference.classifier.classes},
             "data": str(reference.folder), "seed": seed, "backend": backend.NAME}
+
+
+def evaluate_net(backend_name: str, net_G: Any, folder: Path, num: int = 500, seed: int = 0,
+                 data_root: Path | None = None) -> dict:
+    """The report of :func:`evaluate_weights` for a trained ``net_G`` of backend
+    ``backend_name`` against the real images of ``folder``: for a notebook, after
+    ``train``. The reference classifier is cached in ``data_root`` (default: the data
+    root of the datasets)."""
+    from dcgan import backend as backends
+
+    backend = backends.load(backend_name)
+    reference = QualityReference.of_folder(folder, data_root or default_data_root(), num)
+    return evaluate_weights(backend, backend.to_canonical(net_G), reference, num, seed)
 
 
 def _rows(metrics: dict) -> list[tuple[str, str]]:

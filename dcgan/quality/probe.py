@@ -20,8 +20,9 @@ _DRAW_BATCH = 250
 
 class QualityProbe:
     """Measures a run's samples every ``every`` epochs on :data:`CHEAP_SAMPLES` samples and
-    after the last epoch on :data:`FULL_SAMPLES`, from the same seeded noise every time, so
-    the epochs are comparable."""
+    after the last epoch on :data:`FULL_SAMPLES`, from the same noise (keyed by the run's
+    ``seed``) every time, so the epochs are comparable. The metrics' own random draws do
+    not depend on the run's seed, so two runs are measured alike."""
 
     def __init__(self, reference: QualityReference, every: int, num_epochs: int,
                  latent_dim: int, layout: Layout, seed: int = 0) -> None:
@@ -47,8 +48,8 @@ class QualityProbe:
         images = np.concatenate([draw(self.noise[i:i + _DRAW_BATCH])
                                  for i in range(0, n, _DRAW_BATCH)])
         samples = array_to_nchw(images, self.layout).transpose(0, 2, 3, 1)
-        result = self.reference.measure(samples, self.seed)
-        result["noise_floor"] = self.reference.noise_floor(n, self.seed)
+        result = self.reference.measure(samples)
+        result["noise_floor"] = self.reference.noise_floor(n)
         result["seconds"] = time.perf_counter() - began
         return result
 
