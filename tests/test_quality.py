@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from dcgan import backend as backends
-from dcgan.datasets import sprites
+from dcgan.datasets import labelled_images, sprites
 from dcgan.quality import QualityReference, draw_samples
 from dcgan.quality.__main__ import main as quality_main
 from dcgan.quality.classifier import train_classifier
 from dcgan.quality.metrics import frechet_distance, precision_recall
 from dcgan.quality.reference import read_images
-from dcgan.datasets import labelled_images
 from dcgan.weights import init_weights, save_weights
 
 
@@ -205,3 +204,24 @@ def test_eval_every_zero_measures_nothing(backend, tiny_image_folder, tmp_path):
                          "--out", str(out)]) == 0
     row = json.loads((out / "metrics.jsonl").read_text())
     assert "quality" not in row and not (out / "quality.png").exists()
+
+
+def test_an_ordinary_epoch_measures_the_cheap_number_of_samples_and_the_last_the_full():
+    from dcgan.quality.probe import CHEAP_SAMPLES, QualityProbe
+
+    class Reference:
+        size = 1000
+
+        def measure(self, samples):
+            return {"samples": len(samples)}
+
+        def noise_floor(self, n):
+            return {"samples": n}
+
+    probe = QualityProbe(Reference(), every=1, num_epochs=2, latent_dim=100, layout="NCHW")
+    draw = lambda noise: np.zeros((len(noise), 3, 64, 64), np.float32)  # noqa: E731
+    assert probe.measure(1, draw)["samples"] == CHEAP_SAMPLES
+    assert probe.measure(2, draw)["samples"] == 1000
+    assert not QualityProbe(Reference(), 3, 10, 100, "NCHW").due(2)
+    assert QualityProbe(Reference(), 3, 10, 100, "NCHW").due(10)
+

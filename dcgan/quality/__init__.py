@@ -20,8 +20,14 @@ evaluate   drawing samples from weights, a report, its table and JSON
 ========== ================================================================
 """
 
-from dcgan.quality.evaluate import (QUALITY_FILE, draw_samples, evaluate_net, evaluate_weights,
-                                    format_table, quality_line)
+from dcgan.quality.evaluate import (
+                                    QUALITY_FILE,
+                                    draw_samples,
+                                    evaluate_net,
+                                    evaluate_weights,
+                                    format_table,
+                                    quality_line,
+)
 from dcgan.quality.reference import QualityReference, reference_classifier
 
 __all__ = ["QUALITY_FILE", "QualityReference", "draw_samples", "evaluate_net", "evaluate_weights",

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from dcgan import backend as backends
-from dcgan.cli import Parser, positive_int, non_negative_int, weights_file
+from dcgan.cli import Parser, non_negative_int, positive_int, weights_file
 from dcgan.config import Config
 from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
 from dcgan.devices import DEVICES, requested_device
@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate_weights(backend, weights["net_G"], reference, args.num, args.seed,
                               device)
     report["weights"] = str(path)
-    out = Path(args.out) if args.out else (Path(args.run) if args.run else path.parent) / QUALITY_FILE
+    folder = Path(args.run) if args.run else path.parent
+    out = Path(args.out) if args.out else folder / QUALITY_FILE
     write_bytes_atomic(out, (json.dumps(report, indent=2) + "\n").encode())
     print(format_table(report))
     print(f"wrote {out}", file=sys.stderr)

@@ -59,6 +59,11 @@ class ReferenceClassifier:
         """The penultimate activations (N, 128) of NHWC images in [-1, 1] (64x64)."""
         return _forward(self.conv_features(images), self.weights, self.biases)[-2]
 
+    def features_and_logits(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`features` and :meth:`logits` of the same images, from one pass."""
+        outputs = _forward(self.conv_features(images), self.weights, self.biases)
+        return outputs[-2], outputs[-1]
+
     def predict(self, images: np.ndarray) -> np.ndarray:
         """The predicted class index of each NHWC image."""
         return self.logits(images).argmax(axis=1)

@@ -24,7 +24,8 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     root_a = _psd_sqrt(cov_a)
     cross = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    return mean + float(np.trace(cov_a) + np.trace(cov_b) - 2 * np.sqrt(np.clip(cross, 0, None)).sum())
+    trace_of_root = np.sqrt(np.clip(cross, 0, None)).sum()
+    return mean + float(np.trace(cov_a) + np.trace(cov_b) - 2 * trace_of_root)
 
 
 def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
@@ -49,7 +50,8 @@ def _covered(points: np.ndarray, manifold: np.ndarray, k: int) -> float:
     return float((_squared_distances(points, manifold) <= radii[None, :]).any(axis=1).mean())
 
 
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = PR_NEIGHBOURS) -> tuple[float, float]:
+def precision_recall(real: np.ndarray, fake: np.ndarray,
+                     k: int = PR_NEIGHBOURS) -> tuple[float, float]:
     """Improved precision and recall (Kynkäänniemi, Karras, Laine, Lehtinen and Aila,
     "Improved Precision and Recall Metric for Assessing Generative Models", NeurIPS 2019):
     precision is the share of generated samples that fall within the k-nearest-neighbour
@@ -60,7 +62,8 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = PR_NEIGHBOURS)
 
 def class_histogram(predictions: np.ndarray, num_classes: int) -> np.ndarray:
     """The share of each class among ``predictions`` (class indices)."""
-    return np.bincount(np.asarray(predictions, int), minlength=num_classes) / max(len(predictions), 1)
+    counts = np.bincount(np.asarray(predictions, int), minlength=num_classes)
+    return counts / max(len(predictions), 1)
 
 
 def covered_classes(fake: np.ndarray, real: np.ndarray) -> np.ndarray:

@@ -12,8 +12,13 @@ import numpy as np
 
 from dcgan.datasets import DatasetError, class_names, labelled_images, read_image
 from dcgan.quality.classifier import RECIPE, ReferenceClassifier, cache_key, train_classifier
-from dcgan.quality.metrics import (class_histogram, covered_classes, frechet_distance,
-                                   kl_divergence, precision_recall)
+from dcgan.quality.metrics import (
+    class_histogram,
+    covered_classes,
+    frechet_distance,
+    kl_divergence,
+    precision_recall,
+)
 from dcgan.quality.swd import swd_by_level
 
 CLASSIFIER_CACHE = "reference-classifiers"
@@ -48,7 +53,8 @@ def reference_classifier(folder: Path, data_root: Path,
     if len(classes) < 2:
         return None
     paths, labels = labelled_images(source)
-    cache = Path(data_root) / CLASSIFIER_CACHE / f"{source.name}-{cache_key(paths, source, recipe)}.npz"
+    key = cache_key(paths, source, recipe)
+    cache = Path(data_root) / CLASSIFIER_CACHE / f"{source.name}-{key}.npz"
     if cache.is_file():
         return ReferenceClassifier.load(cache)
     print(f"training the reference classifier of {source} ({len(paths)} images, "
@@ -115,11 +121,11 @@ class QualityReference:
                         "swd_average": float(np.mean(list(swd.values())))}
         if self.classifier is not None:
             real_features = self._reference_features(n)
-            fake_features = self.classifier.features(samples)
+            fake_features, fake_logits = self.classifier.features_and_logits(samples)
             precision, recall = precision_recall(real_features, fake_features)
             classes = len(self.classifier.classes)
             real_hist = class_histogram(self.real_labels, classes)
-            fake_hist = class_histogram(self.classifier.predict(samples), classes)
+            fake_hist = class_histogram(fake_logits.argmax(axis=1), classes)
             covered = covered_classes(fake_hist, real_hist)
             result.update(fd=frechet_distance(real_features, fake_features),
                           precision=precision, recall=recall,
