@@ -21,18 +21,38 @@ import numpy as np
 
 from dcgan import backend as backends
 from dcgan.config import Config
+from dcgan.datasets import (
+    DATA_ROOT_ENV,
+    DATASETS,
+    DatasetError,
+    default_data_root,
+    image_folder,
+    list_images,
+)
 from dcgan.devices import DEVICES, requested_device
-from dcgan.datasets import (DATA_ROOT_ENV, DATASETS, DatasetError, default_data_root,
-                            image_folder)
+from dcgan.latent import (
+    PATHS,
+    interpolation_noise,
+    parse_arithmetic,
+    write_arithmetic,
+    write_interpolation,
+    write_nearest,
+)
 from dcgan.loop import TrainingDiverged, TrainingInterrupted
 from dcgan.plotting import display_images, save_image_grid
 from dcgan.quality.probe import FULL_SAMPLES, QualityProbe
-from dcgan.quality.reference import QualityReference
-from dcgan.runs import CANONICAL_WEIGHTS_FILE, RunFolder
-from dcgan.shapes import noise_shape
+from dcgan.quality.reference import QualityReference, reference_classifier
+from dcgan.runs import CANONICAL_WEIGHTS_FILE, CONFIG_FILE, RunFolder
+from dcgan.shapes import array_in_layout
 from dcgan.startup import VERBOSE_ENV
-from dcgan.weights import (canonical_shapes, check_arrays, check_weights_file, load_weights,
-                           save_weights)
+from dcgan.weights import (
+    canonical_shapes,
+    check_arrays,
+    check_weights_file,
+    load_weights,
+    save_weights,
+)
+
 
 class Parser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` with the package's conventions: an error is one line,
@@ -126,7 +146,7 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     model.add_argument("--eval-every", metavar="N", type=non_negative_int,
                        default=d.eval_every,
                        help="measure the samples' quality (dcgan.quality) every N epochs on "
-                            "a few hundred samples and after the last epoch on up to 2000; "
+                            "256 samples and after the last epoch on up to 500; "
                             "0 turns it off")
     model.add_argument("--eager", action="store_true",
                        help="run the training step as the chapter writes it, without the "
@@ -157,7 +177,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
                   classes=classes,
                   num_images=args.num_images, num_workers=args.num_workers,
-                  num_epochs=args.epochs or Config().num_epochs, batch_size=args.batch_size, lr=args.lr,
+                  num_epochs=args.epochs or Config().num_epochs, batch_size=args.batch_size,
+                  lr=args.lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
                   eval_every=args.eval_every,
                   init_from=str(weights_file(args.init_from, "--init-from"))
@@ -257,10 +278,13 @@ def build_sample_parser(backend: str) -> argparse.ArgumentParser:
     parser = Parser(
         prog=f"python -m dcgan.{backend}.sample",
         description=f"Draw a grid of generated images with the {backend} backend from weights "
-                    f"any backend wrote.")
+                    f"any backend wrote; or walks through the latent space, each sample "
+                    f"beside its nearest training image, or vector arithmetic (the DCGAN "
+                    f"paper's pictures).")
     parser.add_argument("--weights", required=True, metavar="PATH",
                         help="a run folder, or a canonical weights file (weights.safetensors)")
-    parser.add_argument("--num", metavar="N", type=positive_int, default=64, help="number of images")
+    parser.add_argument("--num", metavar="N", type=positive_int, default=64,
+                        help="number of images (with --nearest: of samples)")
     parser.add_argument("--seed", metavar="N", type=non_negative_int, default=0,
                         help="the noise; the same seed gives the same images in every backend")
     parser.add_argument("--latent-dim", metavar="N", type=positive_int, default=Config().latent_dim,
@@ -269,10 +293,36 @@ def build_sample_parser(backend: str) -> argparse.ArgumentParser:
                         help="auto takes a GPU when the framework sees one; cuda is another "
                              "name for gpu")
     parser.add_argument("--out", default="samples.png", metavar="PNG",
-                        help="the grid's file")
+                        help="the picture's file (--interpolate also writes a .gif beside it)")
     parser.add_argument("--verbose", action="store_true",
                         help=f"let the framework print its start-up messages (also: "
                              f"{VERBOSE_ENV}=1)")
+    paper = parser.add_argument_group("the DCGAN paper's pictures (one at a time)")
+    what = paper.add_mutually_exclusive_group()
+    what.add_argument("--interpolate", metavar="K", type=positive_int, default=None,
+                      help="K walks, one per row, each from the noise of seed --seed + 2k to "
+                           "that of seed --seed + 2k + 1")
+    what.add_argument("--nearest", action="store_true",
+                      help="each sample beside its nearest training image: is it copying?")
+    what.add_argument("--arithmetic", metavar="EXPR", default=None,
+                      help="vector arithmetic on class averages, e.g. 'bug - blob + ghost' "
+                           "(classes of the training data, by the reference classifier)")
+    paper.add_argument("--steps", metavar="N", type=positive_int, default=8,
+                       help="images per walk, endpoints included")
+    paper.add_argument("--path", choices=PATHS, default="slerp",
+                       help="walk along the sphere (slerp) or a straight line (linear)")
+    paper.add_argument("--nearest-in", choices=("pixels", "features"), default="pixels",
+                       help="distance in pixels, or in the reference classifier's features")
+    paper.add_argument("--dataset", choices=sorted(DATASETS), default=None,
+                       help="the training data of --nearest and --arithmetic (default: the "
+                            "run's)")
+    paper.add_argument("--data-dir", default=None, metavar="PATH",
+                       help="an image folder as training data instead (default: the run's)")
+    paper.add_argument("--data-root", default=None, metavar="PATH",
+                       help="dataset and reference-classifier cache (default: the run's, "
+                            "else as for training)")
+    paper.add_argument("--num-images", metavar="N", type=positive_int, default=None,
+                       help="size of the sprites dataset (default: the run's)")
     return parser
 
 
@@ -288,8 +338,23 @@ def weights_file(path: str | Path, option: str = "--weights") -> Path:
     return candidate
 
 
+def _training_data(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The image folder and data root that ``--nearest`` and ``--arithmetic`` compare with:
+    the options', else the run folder's (``--weights RUN_DIR``)."""
+    run_config = Path(args.weights) / CONFIG_FILE
+    config = (Config.from_json(run_config.read_text(encoding="utf-8")) if run_config.is_file()
+              else Config(dataset="sprites"))
+    data_root = Path(args.data_root or config.data_root or default_data_root()).expanduser()
+    chosen = args.data_dir or args.dataset
+    folder = image_folder(args.dataset or config.dataset,
+                          args.data_dir if chosen else config.data_dir, data_root,
+                          args.num_images or config.num_images, None if chosen else config.classes)
+    return folder, data_root
+
+
 def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
-    """Parse ``argv``, load net_G from canonical weights, and save a grid of samples."""
+    """Parse ``argv``, load net_G from canonical weights, and save a grid of samples (or
+    the walks, nearest images or arithmetic that the options ask for)."""
     parser = build_sample_parser(backend_name)
     args = parser.parse_args(argv)
     try:
@@ -297,19 +362,55 @@ def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
         weights = load_weights(path)
         check_arrays(canonical_shapes(args.latent_dim)["net_G"], weights.get("net_G", {}),
                      f"{path} (net_G)")
-    except ValueError as err:  # WeightsError is a ValueError
-        parser.error(str(err))
-    backend = backends.load(backend_name)
-    try:
+        if args.interpolate and args.steps < 2:
+            raise ValueError(f"--steps {args.steps}: a walk needs at least 2 images")
+        folder = data_root = None
+        if args.nearest or args.arithmetic:
+            folder, data_root = _training_data(args)
+        classifier = None
+        if args.arithmetic or args.nearest_in == "features" and args.nearest:
+            classifier = reference_classifier(folder, data_root)
+            if classifier is None:
+                raise ValueError(f"{folder} has one class; --arithmetic and --nearest-in "
+                                 f"features need a reference classifier of several")
+            if args.arithmetic:
+                parse_arithmetic(args.arithmetic, classifier.classes)
+        backend = backends.load(backend_name)
         device = backend.resolve_device(requested_device(args.device))
-    except ValueError as err:
+    except (ValueError, DatasetError) as err:  # WeightsError is a ValueError
         parser.error(str(err))
     net_G = backend.net_G(args.latent_dim)
     backend.from_canonical(net_G, weights["net_G"])
+
+    def images_of(noise: np.ndarray) -> np.ndarray:
+        Z = array_in_layout(noise.reshape(len(noise), -1, 1, 1), backend.LAYOUT)
+        return display_images(backend.generate(net_G, backend.as_tensor(Z, device)),
+                              backend.LAYOUT)
+
+    if args.interpolate:
+        noise = interpolation_noise(args.seed, args.interpolate, args.steps, args.latent_dim,
+                                    args.path)
+        png, gif = write_interpolation(images_of, noise, args.interpolate, args.steps,
+                                       Path(args.out))
+        print(f"saved {args.interpolate} walks of {args.steps} steps ({args.path}) from "
+              f"{path} to {png} and {gif}", file=sys.stderr)
+        return 0
     noise = np.random.default_rng(args.seed).standard_normal(
-        noise_shape(args.num, args.latent_dim, backend.LAYOUT)).astype(np.float32)
-    images = backend.generate(net_G, backend.as_tensor(noise, device))
-    cols = max(1, round(args.num ** 0.5))
-    save_image_grid(display_images(images, backend.LAYOUT), args.out, cols=cols)
-    print(f"saved {args.num} samples from {path} to {args.out}", file=sys.stderr)
+        (args.num, args.latent_dim)).astype(np.float32)
+    if args.nearest:
+        features = classifier.features if args.nearest_in == "features" else None
+        write_nearest(images_of, noise, list_images(folder), Path(args.out), features)
+        print(f"saved {args.num} samples from {path}, each beside its nearest image of "
+              f"{folder} in {args.nearest_in}, to {args.out}", file=sys.stderr)
+    elif args.arithmetic:
+        try:
+            write_arithmetic(images_of, args.arithmetic, classifier, args.seed,
+                             args.latent_dim, Path(args.out))
+        except ValueError as err:  # a class the generator does not draw
+            parser.error(str(err))
+        print(f"saved {args.arithmetic!r} from {path} to {args.out}", file=sys.stderr)
+    else:
+        cols = max(1, round(args.num ** 0.5))
+        save_image_grid(images_of(noise), args.out, cols=cols)
+        print(f"saved {args.num} samples from {path} to {args.out}", file=sys.stderr)
     return 0

@@ -53,6 +53,21 @@ def save_image_grid(images: np.ndarray, path: str | os.PathLike, cols: int = SAM
     return Path(path)
 
 
+def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike,
+                   seconds_per_frame: float = 0.25, hold_last: int = 1) -> Path:
+    """An animated GIF of HWC frames in [0, 1], looping; the last frame is shown
+    ``hold_last`` times as long."""
+    from PIL import Image
+
+    images = [Image.fromarray((np.asarray(f) * 255).round().astype(np.uint8)) for f in frames]
+    durations = [int(seconds_per_frame * 1000)] * len(images)
+    durations[-1] *= hold_last
+    with atomic_path(path, suffix=".gif") as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                       duration=durations, loop=0)
+    return Path(path)
+
+
 def plot_losses(history: Sequence[Any], ax: Any = None, label_suffix: str = "") -> Any:
     """Draw discriminator and generator loss per epoch (objects with ``epoch``, ``loss_D``,
     ``loss_G``, or dicts with those keys) on ``ax``; returns the axes."""

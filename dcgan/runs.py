@@ -32,9 +32,15 @@ import numpy as np
 from dcgan.checkpoints import CHECKPOINT_FILE, Checkpoint, load_checkpoint, save_checkpoint
 from dcgan.config import Config
 from dcgan.devices import device_label
-from dcgan.files import atomic_path, write_bytes_atomic
+from dcgan.files import write_bytes_atomic
 from dcgan.loop import EpochMetrics, Position
-from dcgan.plotting import display_images, save_image_grid, save_loss_plot, save_quality_plot
+from dcgan.plotting import (
+    display_images,
+    save_animation,
+    save_image_grid,
+    save_loss_plot,
+    save_quality_plot,
+)
 from dcgan.quality.probe import QualityProbe, epoch_quality_line
 from dcgan.shapes import Layout
 
@@ -165,13 +171,8 @@ def save_progress_gif(frames: list[Path], path: Path, seconds_per_frame: float =
     """An animated GIF of the sample grids ``frames``, the last one held longer."""
     from PIL import Image
 
-    images = [Image.open(frame).convert("RGB") for frame in frames]
-    durations = [int(seconds_per_frame * 1000)] * len(images)
-    durations[-1] *= 4
-    with atomic_path(path, suffix=".gif") as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                       duration=durations, loop=0)
-    return path
+    images = [np.asarray(Image.open(frame).convert("RGB")) / 255 for frame in frames]
+    return save_animation(images, path, seconds_per_frame, hold_last=4)
 
 
 def read_metrics(run_path: str | os.PathLike) -> list[dict]:

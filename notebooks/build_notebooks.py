@@ -97,9 +97,9 @@ The sibling notebooks do the same with the other two frameworks, and
         new_code_cell(f"""%matplotlib inline
 # Import dcgan.{name} before the framework itself: it prepares the environment
 # the framework needs (see its docstring).
-from dcgan.{name} import (LAYOUT, D_block, G_block, as_numpy, forward, load_data, net_D,
-                         net_G)
-from dcgan.{name}.train import resolve_device, set_seed, train
+from dcgan.{name} import (LAYOUT, D_block, G_block, as_numpy, as_tensor, forward, load_data,
+                         net_D, net_G)
+from dcgan.{name}.train import generate, resolve_device, set_seed, train
 
 {zeros_import}
 import matplotlib.pyplot as plt
@@ -191,6 +191,22 @@ what held-out real images score (the noise floor)."""),
 
 report = evaluate_net("{name}", net_G_, folder, num=QUALITY_SAMPLES, seed=SEED)
 print(quality_line(report["metrics"], report["noise_floor"]))"""),
+        new_markdown_cell(f"""## Beyond the chapter: a walk through the latent space
+
+The DCGAN paper (Radford et al. 2015, section 6.1) shows that walking from one
+noise vector to another changes the image smoothly: the generator has learned
+a space of images, not a list of memorised ones. Each row below walks from the
+noise of one seed to that of the next, along the sphere (`slerp`, which keeps
+the walk at the length the generator was trained on). The same command line:
+`python -m dcgan.{name}.sample --weights RUN --interpolate 4 --steps 8`, and
+`--nearest` shows each sample beside its nearest training image, `--arithmetic
+'bug - blob + ghost'` the paper's vector arithmetic (README)."""),
+        new_code_cell("""from dcgan.latent import interpolation_noise
+from dcgan.shapes import array_in_layout
+
+walks = interpolation_noise(SEED, 4, 8, LATENT_DIM)
+Z = as_tensor(array_in_layout(walks.reshape(len(walks), -1, 1, 1), LAYOUT))
+show_images(generate(net_G_, Z), LAYOUT, cols=8);"""),
         new_markdown_cell("""## Summary
 
 * DCGAN's generator is a stack of transposed convolutions that grows a noise
