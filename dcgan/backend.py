@@ -78,7 +78,8 @@ class Backend(Protocol):
         """The net's layers in order, each callable on the previous one's output."""
 
     def to_canonical(self, net: Any) -> dict[str, np.ndarray]:
-        """The net's weights and BatchNorm statistics in the canonical layout (``dcgan.weights``)."""
+        """The net's weights and BatchNorm statistics in the canonical layout
+        (``dcgan.weights``)."""
 
     def from_canonical(self, net: Any, arrays: dict[str, np.ndarray]) -> None:
         """Load canonical weights into ``net``, refusing (untouched) any mismatch."""

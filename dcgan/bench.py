@@ -250,7 +250,9 @@ def print_table(rows: list[dict[str, Any]], gflops: float, flops: float,
     for name in {r["backend"] for r in rows}:
         by_mode = {r["mode"]: r for r in rows if r["backend"] == name and "error" not in r}
         if "default" in by_mode and "eager" in by_mode:
-            speedups.append(f"{name} {by_mode['default']['examples_per_sec'] / by_mode['eager']['examples_per_sec']:.2f}x")
+            ratio = (by_mode["default"]["examples_per_sec"]
+                     / by_mode["eager"]["examples_per_sec"])
+            speedups.append(f"{name} {ratio:.2f}x")
     if speedups:
         print("default step against the chapter's step: " + ", ".join(sorted(speedups)))
 

@@ -44,8 +44,8 @@ import numpy as np
 from dcgan import backend as backends
 from dcgan.cli import Parser, non_negative_int, positive_float, positive_int
 from dcgan.config import Config
-from dcgan.devices import device_label
 from dcgan.datasets import DATASETS
+from dcgan.devices import device_label
 from dcgan.runs import LOSS_PLOT_FILE, QUALITY_PLOT_FILE, default_run_path, read_metrics
 from dcgan.shapes import array_in_layout, array_to_nchw
 from dcgan.weights import init_weights, save_weights

@@ -109,7 +109,8 @@ class Config:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown configuration keys {unknown}; known keys are {sorted(known)}")
+            raise ValueError(f"unknown configuration keys {unknown}; known keys are "
+                             f"{sorted(known)}")
         if data.get("classes") is not None:
             data["classes"] = tuple(data["classes"])
         return cls(**data)

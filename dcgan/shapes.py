@@ -108,5 +108,6 @@ def array_to_nchw(array: np.ndarray, layout: Layout) -> np.ndarray:
 
 
 def noise_shape(batch_size: int, latent_dim: int, layout: Layout) -> tuple[int, ...]:
-    """Shape of the generator's input: (N, latent_dim, 1, 1) in NCHW, (N, 1, 1, latent_dim) in NHWC."""
+    """Shape of the generator's input: (N, latent_dim, 1, 1) in NCHW, (N, 1, 1, latent_dim) in
+    NHWC."""
     return in_layout((batch_size, latent_dim, 1, 1), layout)

@@ -4,8 +4,14 @@ import json
 
 import pytest
 
-from dcgan.bench import (cpu_model, fastest_run, forward_flops, main, print_table,
-                         step_flops_per_example)
+from dcgan.bench import (
+    cpu_model,
+    fastest_run,
+    forward_flops,
+    main,
+    print_table,
+    step_flops_per_example,
+)
 from dcgan.shapes import discriminator_layers, generator_layers
 
 

@@ -1,11 +1,16 @@
 """The chapter's shape claims, for every backend, with expected shapes from dcgan.shapes."""
 
 import pytest
-
 from conftest import random_batch
+
 from dcgan.config import Config
-from dcgan.shapes import (conv_output_size, conv_transpose_output_size, discriminator_layers,
-                          generator_layers, in_layout)
+from dcgan.shapes import (
+    conv_output_size,
+    conv_transpose_output_size,
+    discriminator_layers,
+    generator_layers,
+    in_layout,
+)
 from dcgan.weights import canonical_shapes
 
 

@@ -14,7 +14,8 @@ FRAMEWORKS = ("torch", "tensorflow", "mxnet")
 
 def frameworks_imported_by(code: str) -> list[str]:
     """The deep-learning frameworks in sys.modules after running ``code`` in a fresh process."""
-    script = f"{code}\nimport json, sys\nprint(json.dumps([m for m in {FRAMEWORKS!r} if m in sys.modules]))"
+    loaded = f"[m for m in {FRAMEWORKS!r} if m in sys.modules]"
+    script = f"{code}\nimport json, sys\nprint(json.dumps({loaded}))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr

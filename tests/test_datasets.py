@@ -13,8 +13,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dcgan.datasets import (DatasetError, RemoteArchive, SPRITE_CLASSES, download, extract_zip,
-                            fetch_archive, image_folder, list_images, sprites)
+from dcgan.datasets import (
+    SPRITE_CLASSES,
+    DatasetError,
+    RemoteArchive,
+    download,
+    extract_zip,
+    fetch_archive,
+    image_folder,
+    list_images,
+    sprites,
+)
 
 
 def _png_bytes(color) -> bytes:

@@ -61,4 +61,5 @@ def test_nearest_distance_is_the_rms_pixel_distance_to_the_closest_image(study):
     reference = np.stack([np.zeros((4, 4)), np.ones((4, 4))]).astype(np.float32)
     images = np.stack([np.full((4, 4), 0.9), np.full((4, 4), 0.2)]).astype(np.float32)
     assert study.nearest_distance(reference, reference) == pytest.approx(0, abs=1e-6)
-    assert study.nearest_distance(images, reference) == pytest.approx((0.1 + 0.2) / 2, rel=1e-5)  # float32
+    # float32 arithmetic, hence the relative tolerance
+    assert study.nearest_distance(images, reference) == pytest.approx((0.1 + 0.2) / 2, rel=1e-5)

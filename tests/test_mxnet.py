@@ -3,8 +3,8 @@ imperative nets compute, and the numpy alias it needs is restored in one place."
 
 import numpy as np
 import pytest
-
 from conftest import random_batch
+
 from dcgan.weights import init_weights
 
 

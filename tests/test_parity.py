@@ -31,8 +31,8 @@ import itertools
 
 import numpy as np
 import pytest
-
 from conftest import nets_from
+
 from dcgan import backend as backends
 from dcgan.shapes import array_in_layout, array_to_nchw
 from dcgan.weights import init_weights, load_weights, save_weights
@@ -189,9 +189,9 @@ def test_ten_steps_stay_within_the_documented_drift(pair):
     """Ten steps on a fixed sequence of batches and noise, with the parity epsilon (from the
     second step on Adam's moments and bias corrections matter too): float32 rounding makes
     the runs drift apart slowly; the drift per step stays below the documented bounds and
-    is printed (shown with ``pytest -s``, or with a failure). With the chapter's epsilon the runs decorrelate within ten steps,
-    in float32 against float64 PyTorch as much as between frameworks; the numbers are in
-    docs/framework-differences.md."""
+    is printed (shown with ``pytest -s``, or with a failure). With the chapter's epsilon
+    the runs decorrelate within ten steps, in float32 against float64 PyTorch as much as
+    between frameworks; the numbers are in docs/framework-differences.md."""
     states = []
     for b in pair:
         net_D, net_G = nets_from(b, init_weights(0))

@@ -2,8 +2,13 @@
 
 import pytest
 
-from dcgan.shapes import (conv_output_size, conv_transpose_output_size, discriminator_layers,
-                          generator_layers, in_layout)
+from dcgan.shapes import (
+    conv_output_size,
+    conv_transpose_output_size,
+    discriminator_layers,
+    generator_layers,
+    in_layout,
+)
 
 
 @pytest.mark.parametrize("size", [4, 8, 16, 32])

@@ -4,8 +4,8 @@ padding, its loss has the chapter's scale, and its updates run BatchNorm in trai
 
 import numpy as np
 import pytest
-
 from conftest import nets_from, random_batch
+
 from dcgan.shapes import array_in_layout
 
 

@@ -1,8 +1,8 @@
 """One step of the chapter's training, and a whole (tiny) training run, in every backend."""
 
 import numpy as np
-
 from conftest import nets_from, random_batch
+
 from dcgan.config import Config
 
 

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from dcgan.weights import (WeightsError, canonical_shapes, check_arrays, check_weights_file,
-                           init_weights, load_weights, save_weights)
+from dcgan.weights import (
+    WeightsError,
+    canonical_shapes,
+    check_arrays,
+    check_weights_file,
+    init_weights,
+    load_weights,
+    save_weights,
+)
 
 
 def test_the_initial_weights_are_the_chapters_normal_draw_and_repeatable():

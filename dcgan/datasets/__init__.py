@@ -36,10 +36,20 @@ from typing import Callable, Sequence
 from dcgan.datasets.archives import POKEMON, RemoteArchive, extract_zip, fetch_archive
 from dcgan.datasets.download import DATA_ROOT_ENV, default_data_root, digest_of, download
 from dcgan.datasets.errors import OFFLINE_HINT, DatasetError
-from dcgan.datasets.folders import (IMAGE_SUFFIXES, class_names, labelled_images, list_images,
-                                    select_classes)
-from dcgan.datasets.idx import (FASHION_MNIST, IdxDataset, fetch_idx_dataset, read_idx,
-                                write_image_folder)
+from dcgan.datasets.folders import (
+    IMAGE_SUFFIXES,
+    class_names,
+    labelled_images,
+    list_images,
+    select_classes,
+)
+from dcgan.datasets.idx import (
+    FASHION_MNIST,
+    IdxDataset,
+    fetch_idx_dataset,
+    read_idx,
+    write_image_folder,
+)
 from dcgan.datasets.images import IMAGE_SIZE, read_image, to_rgb
 from dcgan.datasets.sprites import SPRITE_CLASSES, SPRITES_VERSION, draw_sprite, sprites
 

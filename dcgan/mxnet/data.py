@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as onp
 import mxnet as mx
+import numpy as onp
 from mxnet import gluon, np, npx
 
 from dcgan.datasets import read_image

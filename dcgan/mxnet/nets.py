@@ -33,10 +33,10 @@ def net_G(latent_dim: int = 100, n_G: int = 64) -> nn.HybridSequential:
 def net_D(n_D: int = 64, alpha: float = 0.2) -> nn.HybridSequential:
     """The discriminator: images (N, 3, 64, 64) to one logit each, (N, 1, 1, 1)."""
     net = nn.HybridSequential()
-    net.add(D_block(n_D, alpha=alpha),                                         # Output: (64, 32, 32)
-            D_block(in_channels=n_D, out_channels=n_D * 2, alpha=alpha),      # Output: (64 * 2, 16, 16)
-            D_block(in_channels=n_D * 2, out_channels=n_D * 4, alpha=alpha),  # Output: (64 * 4, 8, 8)
-            D_block(in_channels=n_D * 4, out_channels=n_D * 8, alpha=alpha),  # Output: (64 * 8, 4, 4)
+    net.add(D_block(n_D, alpha=alpha),                                     # Output: (64, 32, 32)
+            D_block(in_channels=n_D, out_channels=n_D * 2, alpha=alpha),  # Output: (64 * 2, 16, 16)
+            D_block(in_channels=n_D * 2, out_channels=n_D * 4, alpha=alpha),  # (64 * 4, 8, 8)
+            D_block(in_channels=n_D * 4, out_channels=n_D * 8, alpha=alpha),  # (64 * 8, 4, 4)
             built(nn.Conv2D(1, kernel_size=4, in_channels=n_D * 8,
                             use_bias=False)))                                  # Output: (1, 1, 1)
     return net

@@ -12,9 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from dcgan.weights import check_arrays
-
 from dcgan.torch.blocks import D_block, G_block
+from dcgan.weights import check_arrays
 
 
 def net_G(latent_dim: int = 100, n_G: int = 64) -> nn.Sequential:
