@@ -113,18 +113,23 @@ class Backend(Protocol):
 
     def make_step(self, net_D: Any, net_G: Any, loss: Any, trainer_D: Any, trainer_G: Any,
                   latent_dim: int, eager: bool = False) -> Any:
-        """``step(X, Z) -> (loss_D, loss_G)``: both updates on a batch (moved to the nets'
-        device), with the backend's speed settings (compilation, memory layout), or as the
-        chapter writes them with ``eager=True``."""
+        """``both_updates(X, Z) -> (loss_D, loss_G)``: ``update_D`` then ``update_G`` on a
+        batch (moved to the nets' device), with the backend's speed settings
+        (compilation, memory layout), or as the chapter writes them with ``eager=True``."""
 
     def train(self, net_D: Any, net_G: Any, data_iter: Iterable, num_epochs: int, lr: float,
               latent_dim: int, device: Any = None, *, config: Config | None = None,
               run: Any = None, resume: Any = None) -> list[Any]:
         """The chapter's training loop; returns the metrics of the epochs it ran.
 
-        ``run`` (a ``dcgan.runs.RunFolder``) receives samples, metrics and a
+        Initialises both nets (the shared N(0, 0.02) draw of ``dcgan.weights``,
+        or ``config.init_from``), makes the optimizers, and alternates
+        ``update_D`` and ``update_G`` on every batch, with the noise of
+        ``dcgan.randomness``. ``run`` (a ``dcgan.runs.RunFolder`` or a
+        ``dcgan.plotting.LivePlot``) receives samples, metrics, quality and a
         checkpoint after each epoch; ``resume`` (a ``dcgan.checkpoints.Checkpoint``
-        of this backend) continues a run where it stopped."""
+        of this backend) continues a run where it stopped. The chapter's final
+        line is printed at the end. The body is shared (``dcgan.training``)."""
 
     def trainer_state(self, trainer: Any) -> dict[str, np.ndarray]:
         """An optimizer's state (Adam's moments and step counts) as numpy arrays under the
@@ -140,7 +145,11 @@ class Backend(Protocol):
         """The device for ``--device auto|cpu|gpu``; asking for a missing GPU is an error."""
 
     def generate(self, net_G: Any, Z: Any) -> np.ndarray:
-        """Images from noise as numpy in the backend's layout, in [-1, 1]."""
+        """Images from noise as numpy in the backend's layout, in [-1, 1].
+
+        BatchNorm uses the running statistics (inference mode), as the TensorFlow
+        and MXNet tabs draw their samples, so drawing samples does not change the
+        model."""
 
     def save_weights(self, net_D: Any, net_G: Any, folder: Path) -> list[Path]:
         """Save both nets in the framework's own format; returns the files written."""

@@ -15,11 +15,12 @@ import sys
 import typing
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from dcgan import backend as backends
+from dcgan.checkpoints import Checkpoint
 from dcgan.config import Config
 from dcgan.datasets import (
     DATA_ROOT_ENV,
@@ -209,6 +210,57 @@ def quality_reference(config: Config, folder: Path) -> QualityReference | None:
     return QualityReference.of_folder(folder, data_root, FULL_SAMPLES)
 
 
+def _resumed(args: argparse.Namespace, backend: Any) -> tuple[RunFolder, Checkpoint, Config]:
+    """The run of ``--resume``, its checkpoint and its configuration with this command's
+    ``--device`` and ``--num-workers``; a finished run is refused."""
+    run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT, args.epochs)
+    config = dataclasses.replace(run.config, device=requested_device(args.device),
+                                 num_workers=args.num_workers)
+    if checkpoint.position.epoch > config.num_epochs:
+        raise ValueError(f"--resume {args.resume}: the run has finished its "
+                         f"{config.num_epochs} epochs; pass --epochs with more to extend it")
+    return run, checkpoint, config
+
+
+def _new_config(args: argparse.Namespace) -> Config:
+    """The configuration of a new run, its ``--init-from`` weights checked first."""
+    config = config_from_args(args)
+    if config.init_from:
+        check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
+    return config
+
+
+def _prepare(args: argparse.Namespace, backend: Any,
+             prog: str) -> tuple[Config, Path, Any, RunFolder, Checkpoint | None]:
+    """Everything a run needs before its first step, checked before anything is written:
+    the configuration, the image folder, the device, and the run folder (new, or the
+    resumed one) with its quality probe. Bad input raises ValueError or DatasetError."""
+    if args.resume:
+        run, checkpoint, config = _resumed(args, backend)
+    else:
+        run, checkpoint, config = None, None, _new_config(args)
+    folder = _image_folder_with_warnings(config, prog)
+    device = backend.resolve_device(config.device)
+    reference = quality_reference(config, folder)
+    if run is None:
+        run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
+    run.record_device(device)
+    if reference is not None:
+        run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
+                                   config.latent_dim, backend.LAYOUT, config.seed)
+    return config, folder, device, run, checkpoint
+
+
+def _save_nets(backend: Any, net_D: Any, net_G: Any, run: RunFolder) -> None:
+    """Both nets in the framework's format and in the canonical one, each file named."""
+    saved = backend.save_weights(net_D, net_G, run.path)
+    saved.append(save_weights(run.path / CANONICAL_WEIGHTS_FILE,
+                              {"net_G": backend.to_canonical(net_G),
+                               "net_D": backend.to_canonical(net_D)}))
+    for path in saved:
+        print(f"saved {path}", file=sys.stderr)
+
+
 def main(backend_name: str, argv: list[str] | None = None) -> int:
     """Parse ``argv``, train with ``dcgan.<backend_name>`` and write the run folder.
 
@@ -219,29 +271,7 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backend = backends.load(backend_name)
     try:
-        if args.resume:
-            run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT,
-                                               args.epochs)
-            config = dataclasses.replace(
-                run.config, device=requested_device(args.device),
-                num_workers=args.num_workers)
-            if checkpoint.position.epoch > config.num_epochs:
-                raise ValueError(f"--resume {args.resume}: the run has finished its "
-                                 f"{config.num_epochs} epochs; pass --epochs with more to "
-                                 f"extend it")
-        else:
-            checkpoint, config = None, config_from_args(args)
-            if config.init_from:
-                check_weights_file(config.init_from, config.latent_dim, config.n_G, config.n_D)
-        folder = _image_folder_with_warnings(config, parser.prog)
-        device = backend.resolve_device(config.device)
-        reference = quality_reference(config, folder)
-        if checkpoint is None:
-            run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
-        run.record_device(device)
-        if reference is not None:
-            run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
-                                       config.latent_dim, backend.LAYOUT, config.seed)
+        config, folder, device, run, checkpoint = _prepare(args, backend, parser.prog)
     except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError too
         parser.error(str(err))
     backend.set_seed(config.seed)
@@ -264,12 +294,7 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
         print(f"\n{parser.prog}: {err}; checkpoint saved to {run.checkpoint_path}\n"
               f"resume with: {parser.prog} --resume {run.path}", file=sys.stderr)
         return 130
-    saved = backend.save_weights(net_D, net_G, run.path)
-    saved.append(save_weights(run.path / CANONICAL_WEIGHTS_FILE,
-                              {"net_G": backend.to_canonical(net_G),
-                               "net_D": backend.to_canonical(net_D)}))
-    for path in saved:
-        print(f"saved {path}", file=sys.stderr)
+    _save_nets(backend, net_D, net_G, run)
     return 0
 
 
@@ -313,17 +338,22 @@ def build_sample_parser(backend: str) -> argparse.ArgumentParser:
                        help="walk along the sphere (slerp) or a straight line (linear)")
     paper.add_argument("--nearest-in", choices=("pixels", "features"), default="pixels",
                        help="distance in pixels, or in the reference classifier's features")
-    paper.add_argument("--dataset", choices=sorted(DATASETS), default=None,
-                       help="the training data of --nearest and --arithmetic (default: the "
-                            "run's)")
-    paper.add_argument("--data-dir", default=None, metavar="PATH",
-                       help="an image folder as training data instead (default: the run's)")
-    paper.add_argument("--data-root", default=None, metavar="PATH",
+    add_run_data_options(paper, "the training images of --nearest and --arithmetic")
+    return parser
+
+
+def add_run_data_options(group: Any, what: str) -> None:
+    """``--dataset``, ``--data-dir``, ``--data-root`` and ``--num-images`` for a command
+    that reads a run's images (``what``), each defaulting to the run's own."""
+    group.add_argument("--dataset", choices=sorted(DATASETS), default=None,
+                       help=f"{what}: this dataset (default: the run's)")
+    group.add_argument("--data-dir", default=None, metavar="PATH",
+                       help=f"{what}: this image folder (default: the run's)")
+    group.add_argument("--data-root", default=None, metavar="PATH",
                        help="dataset and reference-classifier cache (default: the run's, "
                             "else as for training)")
-    paper.add_argument("--num-images", metavar="N", type=positive_int, default=None,
+    group.add_argument("--num-images", metavar="N", type=positive_int, default=None,
                        help="size of the sprites dataset (default: the run's)")
-    return parser
 
 
 def weights_file(path: str | Path, option: str = "--weights") -> Path:
@@ -338,17 +368,24 @@ def weights_file(path: str | Path, option: str = "--weights") -> Path:
     return candidate
 
 
-def _training_data(args: argparse.Namespace) -> tuple[Path, Path]:
-    """The image folder and data root that ``--nearest`` and ``--arithmetic`` compare with:
-    the options', else the run folder's (``--weights RUN_DIR``)."""
-    run_config = Path(args.weights) / CONFIG_FILE
-    config = (Config.from_json(run_config.read_text(encoding="utf-8")) if run_config.is_file()
-              else Config(dataset="sprites"))
+def run_config(run: str | Path | None) -> Config:
+    """The configuration of a run folder (its ``config.json``), or the sprites' defaults
+    when there is no run folder."""
+    path = Path(run) / CONFIG_FILE if run is not None else None
+    if path is None or not path.is_file():
+        return Config(dataset="sprites")
+    return Config.from_json(path.read_text(encoding="utf-8"))
+
+
+def run_data(args: argparse.Namespace, config: Config) -> tuple[Path, Path]:
+    """The image folder and data root of :func:`add_run_data_options`: the options', else
+    those of the run's ``config``."""
     data_root = Path(args.data_root or config.data_root or default_data_root()).expanduser()
     chosen = args.data_dir or args.dataset
     folder = image_folder(args.dataset or config.dataset,
                           args.data_dir if chosen else config.data_dir, data_root,
-                          args.num_images or config.num_images, None if chosen else config.classes)
+                          args.num_images or config.num_images,
+                          None if chosen else config.classes)
     return folder, data_root
 
 
@@ -366,7 +403,7 @@ def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
             raise ValueError(f"--steps {args.steps}: a walk needs at least 2 images")
         folder = data_root = None
         if args.nearest or args.arithmetic:
-            folder, data_root = _training_data(args)
+            folder, data_root = run_data(args, run_config(args.weights))
         classifier = None
         if args.arithmetic or args.nearest_in == "features" and args.nearest:
             classifier = reference_classifier(folder, data_root)

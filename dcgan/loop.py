@@ -1,12 +1,15 @@
-"""The framework-free half of the chapter's ``train``: epochs, metrics, progress.
+"""The epoch loop of the chapter's ``train``, written once for every backend.
 
-Each backend's ``train`` sets up its nets, loss and optimizers and hands a
-``step`` function (one ``update_D`` and one ``update_G`` on a batch) to
-:func:`train_epochs`, which runs the epochs exactly as the chapter does:
-it accumulates the summed losses and the example count per epoch
-(``d2l.Accumulator(3)``), times the epoch (``d2l.Timer``) and reports the
-per-example losses. The progress bar, the NaN guard, Ctrl-C handling, the
-per-step noise and the final line live here once instead of three times.
+:func:`fit` runs the epochs exactly as the chapter does: it accumulates the
+summed losses and the example count per epoch (``d2l.Accumulator(3)``), times
+the epoch (``d2l.Timer``) and reports the per-example losses. The progress
+bar, the NaN guard, Ctrl-C handling, the per-step noise and the final line
+live here once; ``dcgan.training`` sets up what it runs.
+
+Two functions of a batch appear here; their names keep them apart: a
+backend's ``both_updates(X, Z)`` (what its ``make_step`` returns: one
+``update_D`` and one ``update_G``) and the loop's ``train_batch(X, epoch, i)``
+(:data:`TrainBatch`), which draws the step's noise and calls ``both_updates``.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from dcgan.devices import device_label
 from dcgan.randomness import step_noise
 from dcgan.shapes import Layout, noise_shape
 
-Step = Callable[[Any, int, int], tuple[float, float, int]]
-"""``step(X, epoch, step) -> (loss_D summed over the batch, loss_G summed over the batch,
-batch size)``; epoch and step (both 1-based) key the step's noise."""
+TrainBatch = Callable[[Any, int, int], tuple[float, float, int]]
+"""``train_batch(X, epoch, i) -> (loss_D summed over the batch, loss_G summed over the batch,
+batch size)`` for the ``i``-th batch of ``epoch`` (both 1-based, which key the noise)."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -127,7 +130,7 @@ def _check_finite(loss_D: float, loss_G: float, epoch: int, step: int) -> None:
             f"the completed epochs are kept.")
 
 
-def run_epoch(step: Step, data_iter: Iterable, epoch: int, num_epochs: int,
+def run_epoch(train_batch: TrainBatch, data_iter: Iterable, epoch: int, num_epochs: int,
               progress: bool = True, start: Position | None = None,
               stop: _StopRequest | None = None) -> EpochMetrics:
     """One pass over ``data_iter``; returns the epoch's per-example losses and timing.
@@ -144,7 +147,7 @@ def run_epoch(step: Step, data_iter: Iterable, epoch: int, num_epochs: int,
                    initial=i, disable=not progress, leave=True, dynamic_ncols=True)
     for X, _ in batches:
         i += 1
-        loss_D, loss_G, n = step(X, epoch, i)
+        loss_D, loss_G, n = train_batch(X, epoch, i)
         _check_finite(loss_D, loss_G, epoch, i)
         total_D, total_G, examples = total_D + loss_D, total_G + loss_G, examples + n
         batches.set_postfix(loss_D=f"{total_D / examples:.3f}", loss_G=f"{total_G / examples:.3f}")
@@ -159,7 +162,7 @@ def run_epoch(step: Step, data_iter: Iterable, epoch: int, num_epochs: int,
     return EpochMetrics(epoch, total_D / examples, total_G / examples, examples, seconds)
 
 
-def train_epochs(step: Step, data_iter: Iterable, num_epochs: int, *,
+def train_epochs(train_batch: TrainBatch, data_iter: Iterable, num_epochs: int, *,
                  on_epoch_end: Callable[[EpochMetrics], None] | None = None,
                  start: Position | None = None, progress: bool = True,
                  stop: _StopRequest | None = None) -> list[EpochMetrics]:
@@ -174,7 +177,7 @@ def train_epochs(step: Step, data_iter: Iterable, num_epochs: int, *,
     for epoch in range(start.epoch, num_epochs + 1):
         if hasattr(data_iter, "set_epoch"):
             data_iter.set_epoch(epoch, start.step if epoch == start.epoch else 0)
-        metrics = run_epoch(step, data_iter, epoch, num_epochs, progress, start, stop)
+        metrics = run_epoch(train_batch, data_iter, epoch, num_epochs, progress, start, stop)
         history.append(metrics)
         if on_epoch_end is not None:
             on_epoch_end(metrics)
@@ -213,7 +216,7 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
     def draw(noise: np.ndarray) -> np.ndarray:
         return generate(to_tensor(noise))
 
-    def step(X: Any, epoch: int, i: int) -> tuple[float, float, int]:
+    def train_batch(X: Any, epoch: int, i: int) -> tuple[float, float, int]:
         batch_size = X.shape[0]
         Z = to_tensor(step_noise(seed, epoch, i, batch_size, latent_dim, layout))
         return (*both_updates(X, Z), batch_size)
@@ -224,7 +227,7 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
 
     with stop_on_interrupt() as stop:
         try:
-            history = train_epochs(step, data_iter, num_epochs, on_epoch_end=end_epoch,
+            history = train_epochs(train_batch, data_iter, num_epochs, on_epoch_end=end_epoch,
                                    start=start, progress=progress, stop=stop)
         except TrainingInterrupted as interrupted:
             if run is not None and hasattr(run, "save_checkpoint"):

@@ -1,5 +1,7 @@
 """The chapter's two building blocks, as Gluon HybridBlocks (NCHW).
 
+Sections "The Generator" (``G_block``) and "Discriminator" (``D_block``) of the chapter.
+
 Unlike the chapter, the blocks take ``in_channels`` and initialise their
 parameters when made (Gluon would otherwise defer both to the first call),
 so that they are ready to use and to load weights into, like the other

@@ -1,5 +1,7 @@
 """The chapter's input pipeline in Gluon: ImageFolderDataset and a DataLoader.
 
+Section "The Pokemon Dataset" of the chapter.
+
 The chapter composes ``Resize``, ``ToTensor`` and ``Normalize`` transform
 blocks and decodes in worker processes. We decode and resize with the shared
 ``dcgan.datasets.read_image`` (OpenCV's decoder, behind Gluon's, drops an

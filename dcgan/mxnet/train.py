@@ -1,5 +1,7 @@
 """Training the chapter's DCGAN with MXNet Gluon: ``python -m dcgan.mxnet.train``.
 
+Section "Training" of the chapter.
+
 ``update_D``, ``update_G`` and ``train`` keep the chapter's names and
 signatures; the epoch loop, the progress bar and the run folder are shared
 with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
@@ -29,15 +31,15 @@ import numpy as onp
 from mxnet import autograd, gluon, np
 
 from dcgan import cli
-from dcgan.checkpoints import Checkpoint, capture, restore
+from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
-from dcgan.loop import EpochMetrics, fit
+from dcgan.loop import EpochMetrics
 from dcgan.mxnet import LAYOUT, NAME
 from dcgan.mxnet.data import as_numpy, as_tensor
 from dcgan.mxnet.nets import forward, from_canonical, to_canonical
 from dcgan.runs import RunFolder
-from dcgan.weights import initialize_nets
+from dcgan.training import TrainHooks, train_chapter
 
 
 def make_loss() -> gluon.loss.Loss:
@@ -127,7 +129,9 @@ def load_trainer_state(trainer: gluon.Trainer, arrays: dict[str, onp.ndarray]) -
 def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block,
              loss: gluon.loss.Loss, trainer_D: gluon.Trainer, *,
              record_generator: bool = False) -> float:
-    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss.
+    """Update the discriminator on real ``X`` and fakes from ``Z``, to maximize
+    log D(x) + log(1 - D(G(z))) (minimize the cross-entropy of real as 1, fake as 0);
+    returns the summed loss.
 
     The chapter runs the generator with autograd recording and then detaches
     its output (``record_generator=True``, what ``--eager`` does); by default
@@ -168,7 +172,9 @@ def _held_constant(net: gluon.Block) -> Iterator[None]:
 
 def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
              trainer_G: gluon.Trainer, *, discriminator_gradients: bool = False) -> float:
-    """Update the generator so that ``net_D`` takes its fakes for real; returns the summed loss.
+    """Update the generator so that ``net_D`` takes its fakes for real, to maximize
+    log D(G(z)) (the chapter's and the paper's non-saturating loss, not
+    minimize log(1 - D(G(z)))); returns the summed loss.
 
     The chapter's backward pass also computes the gradients of ``net_D``'s
     weights, which nothing uses: ``update_D`` overwrites them
@@ -194,7 +200,7 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
 def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
               trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, latent_dim: int,
               eager: bool = False) -> Callable[[np.ndarray, np.ndarray], tuple[float, float]]:
-    """``step(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
+    """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
 
     By default both nets are hybridized: compiled into one static graph with
     memory allocated once, and ``update_D`` records no graph for the
@@ -239,11 +245,7 @@ def resolve_device(choice: str = "auto") -> mx.Context:
 
 
 def generate(net_G: gluon.Block, Z: np.ndarray) -> onp.ndarray:
-    """Images from noise as numpy, in [-1, 1] and the backend's layout.
-
-    BatchNorm uses the running statistics (inference mode), so drawing
-    samples does not change the model.
-    """
+    """Images from noise; see ``dcgan.backend.Backend.generate``."""
     return as_numpy(forward(net_G, Z, training=False))
 
 
@@ -262,32 +264,25 @@ def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epoch
           lr: float, latent_dim: int, device: mx.Context | None = None, *,
           config: Config | None = None, run: RunFolder | None = None,
           resume: Checkpoint | None = None) -> list[EpochMetrics]:
-    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
+    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``
+    on every batch; see ``dcgan.backend.Backend.train``."""
+    return train_chapter(HOOKS, net_D, net_G, data_iter, num_epochs, lr, latent_dim, device,
+                         config=config, run=run, resume=resume)
 
-    After each epoch the fixed-noise samples, the metrics and a checkpoint go
-    to ``run`` (if given); ``resume`` continues from a checkpoint instead of
-    starting afresh. The chapter's final line is printed at the end.
-    """
-    config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
-    device = device or resolve_device("auto")
-    loss = make_loss()
-    # The chapter calls net.initialize(init.Normal(0.02)); we load the shared
-    # N(0, 0.02) draw so all backends start alike.
-    initialize_nets(net_D, net_G, to_canonical, from_canonical, config.init_std, config.seed,
-                    config.init_from)
+
+def _place(net_D: gluon.Block, net_G: gluon.Block,
+           device: mx.Context) -> tuple[gluon.Block, gluon.Block]:
     for net in (net_D, net_G):
         net.collect_params().reset_ctx(device)
-    trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
-    if resume is not None:
-        restore(resume, net_D, net_G, trainer_D, trainer_G, from_canonical, load_trainer_state)
-    both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
-                             eager=config.eager)
-    return fit(both_updates, data_iter, num_epochs, seed=config.seed, latent_dim=latent_dim,
-               layout=LAYOUT, to_tensor=lambda Z: as_tensor(Z, device),
-               generate=lambda Z: generate(net_G, Z), device=device, run=run,
-               state=lambda: capture(net_D, net_G, trainer_D, trainer_G, to_canonical,
-                                     trainer_state),
-               start=resume.position if resume is not None else None)
+    return net_D, net_G
+
+
+HOOKS = TrainHooks(
+    layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
+    to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
+    load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
+    resolve_device=resolve_device, place=_place)
+"""This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 
 def main(argv: list[str] | None = None) -> int:

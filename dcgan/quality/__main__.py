@@ -13,13 +13,22 @@ import sys
 from pathlib import Path
 
 from dcgan import backend as backends
-from dcgan.cli import Parser, non_negative_int, positive_int, weights_file
+from dcgan.cli import (
+    Parser,
+    add_run_data_options,
+    non_negative_int,
+    positive_int,
+    run_config,
+    run_data,
+    weights_file,
+)
 from dcgan.config import Config
-from dcgan.datasets import DATASETS, DatasetError, default_data_root, image_folder
+from dcgan.datasets import DatasetError
 from dcgan.devices import DEVICES, requested_device
 from dcgan.files import write_bytes_atomic
 from dcgan.quality.evaluate import QUALITY_FILE, evaluate_weights, format_table
 from dcgan.quality.reference import QualityReference
+from dcgan.runs import CONFIG_FILE
 from dcgan.weights import canonical_shapes, check_arrays, load_weights
 
 
@@ -40,15 +49,7 @@ def build_parser() -> Parser:
     parser.add_argument("--backend", choices=backends.BACKENDS, default=None,
                         help="the framework that draws the samples (default: the first "
                              "installed; the numbers agree within float tolerance)")
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default=None,
-                        help="compare with this dataset (default: the run's)")
-    parser.add_argument("--data-dir", default=None, metavar="PATH",
-                        help="compare with this image folder (default: the run's)")
-    parser.add_argument("--data-root", default=None, metavar="PATH",
-                        help="dataset and reference-classifier cache (default: the run's, "
-                             "else as for training)")
-    parser.add_argument("--num-images", metavar="N", type=positive_int, default=None,
-                        help="size of the sprites dataset (default: the run's)")
+    add_run_data_options(parser, "the real images to compare with")
     parser.add_argument("--latent-dim", metavar="N", type=positive_int, default=None,
                         help="length of the noise vector (default: the run's, else 100)")
     parser.add_argument("--device", choices=DEVICES, default="auto",
@@ -60,13 +61,11 @@ def build_parser() -> Parser:
 
 
 def _run_config(run: str | None) -> Config:
-    if run is None:
-        return Config(dataset="sprites")
-    path = Path(run) / "config.json"
-    if not path.is_file():
-        raise ValueError(f"{run}: not a run folder (no config.json); pass a run folder, or "
+    """The run folder's configuration; a folder that is not a run is an error."""
+    if run is not None and not (Path(run) / CONFIG_FILE).is_file():
+        raise ValueError(f"{run}: not a run folder (no {CONFIG_FILE}); pass a run folder, or "
                          f"--weights FILE with --dataset or --data-dir")
-    return Config.from_json(path.read_text(encoding="utf-8"))
+    return run_config(run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,11 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = load_weights(path)
         check_arrays(canonical_shapes(latent_dim)["net_G"], weights.get("net_G", {}),
                      f"{path} (net_G)")
-        data_root = Path(args.data_root or config.data_root or default_data_root())
-        data_dir = args.data_dir if args.data_dir or args.dataset else config.data_dir
-        folder = image_folder(args.dataset or config.dataset, data_dir, data_root,
-                              args.num_images or config.num_images,
-                              None if args.data_dir or args.dataset else config.classes)
+        folder, data_root = run_data(args, config)
         if args.num < 2:
             raise ValueError(f"--num {args.num}: the metrics need at least 2 samples")
         names = [args.backend] if args.backend else backends.available()

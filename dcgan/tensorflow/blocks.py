@@ -1,5 +1,7 @@
 """The chapter's two building blocks, in Keras 3 (NHWC).
 
+Sections "The Generator" (``G_block``) and "Discriminator" (``D_block``) of the chapter.
+
 The blocks take the same arguments as the PyTorch and MXNet ones, integer
 padding included: Keras only knows ``"valid"`` and ``"same"``, so
 :func:`keras_padding` translates. For the chapter's sizes, padding 1 with

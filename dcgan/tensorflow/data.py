@@ -1,5 +1,7 @@
 """The input pipeline in TensorFlow: ``tf.data`` over the shared image folder.
 
+Section "The Pokemon Dataset" of the chapter.
+
 The chapter's TF tab uses ``image_dataset_from_directory``; we list the files
 with the shared ``dcgan.datasets.labelled_images`` and decode and resize them
 with the shared ``dcgan.datasets.read_image`` instead, so that all three

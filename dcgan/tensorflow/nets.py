@@ -1,5 +1,7 @@
 """The chapter's generator and discriminator, in Keras 3 (NHWC).
 
+Sections "The Generator" (``net_G``) and "Discriminator" (``net_D``) of the chapter.
+
 Shapes in the comments are for one example, (height, width, channels),
 with the chapter's n_G = n_D = 64; ``dcgan.shapes`` derives them. Both nets
 start from ``keras.Input`` so that they are built (their weights exist) as

@@ -1,5 +1,7 @@
 """Drawing samples with the tensorflow backend: ``python -m dcgan.tensorflow.sample``.
 
+Beyond the chapter: its samples, and the DCGAN paper's pictures (``dcgan.latent``).
+
 ``--weights`` takes a run folder or a canonical weights file written by any
 backend; see ``--help``.
 """

@@ -1,5 +1,7 @@
 """Training the chapter's DCGAN with TensorFlow/Keras 3: ``python -m dcgan.tensorflow.train``.
 
+Section "Training" of the chapter.
+
 ``update_D``, ``update_G`` and ``train`` keep the chapter's names and
 signatures; the epoch loop, the progress bar and the run folder are shared
 with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
@@ -29,15 +31,15 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan import cli
-from dcgan.checkpoints import Checkpoint, capture, restore
+from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
-from dcgan.loop import EpochMetrics, fit
+from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
 from dcgan.tensorflow import LAYOUT, NAME
 from dcgan.tensorflow.data import as_numpy, as_tensor
 from dcgan.tensorflow.nets import forward, from_canonical, to_canonical
-from dcgan.weights import initialize_nets
+from dcgan.training import TrainHooks, train_chapter
 
 
 def make_loss() -> keras.losses.Loss:
@@ -112,7 +114,9 @@ def _as_float(loss: tf.Tensor) -> float | tf.Tensor:
 
 def update_D(X: tf.Tensor, Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model,
              loss: keras.losses.Loss, trainer_D: keras.optimizers.Optimizer) -> float:
-    """Update the discriminator on real ``X`` and fakes from ``Z``; returns the summed loss."""
+    """Update the discriminator on real ``X`` and fakes from ``Z``, to maximize
+    log D(x) + log(1 - D(G(z))) (minimize the cross-entropy of real as 1, fake as 0);
+    returns the summed loss."""
     batch_size = X.shape[0] if X.shape[0] is not None else tf.shape(X)[0]
     ones = tf.ones((batch_size, 1))  # Labels corresponding to real data
     zeros = tf.zeros((batch_size, 1))  # Labels corresponding to fake data
@@ -129,7 +133,9 @@ def update_D(X: tf.Tensor, Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model,
 
 def update_G(Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
              trainer_G: keras.optimizers.Optimizer) -> float:
-    """Update the generator so that ``net_D`` takes its fakes for real; returns the summed loss."""
+    """Update the generator so that ``net_D`` takes its fakes for real, to maximize
+    log D(G(z)) (the chapter's and the paper's non-saturating loss, not
+    minimize log(1 - D(G(z)))); returns the summed loss."""
     batch_size = Z.shape[0] if Z.shape[0] is not None else tf.shape(Z)[0]
     ones = tf.ones((batch_size, 1))
     with tf.GradientTape() as tape:
@@ -147,7 +153,7 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
               trainer_D: keras.optimizers.Optimizer, trainer_G: keras.optimizers.Optimizer,
               latent_dim: int, eager: bool = False
               ) -> Callable[[tf.Tensor, tf.Tensor], tuple[float, float]]:
-    """``step(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
+    """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
     (the default) or run eagerly as in the chapter."""
 
     def both_updates(X, Z):
@@ -188,11 +194,7 @@ def resolve_device(choice: str = "auto") -> str:
 
 
 def generate(net_G: keras.Model, Z: tf.Tensor) -> np.ndarray:
-    """Images from noise as numpy, in [-1, 1] and the backend's layout.
-
-    BatchNorm uses the running statistics (inference mode), so drawing
-    samples does not change the model.
-    """
+    """Images from noise; see ``dcgan.backend.Backend.generate``."""
     return as_numpy(forward(net_G, Z, training=False))
 
 
@@ -211,33 +213,20 @@ def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epoch
           lr: float, latent_dim: int, device: str | None = None, *,
           config: Config | None = None, run: RunFolder | None = None,
           resume: Checkpoint | None = None) -> list[EpochMetrics]:
-    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``.
+    """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``
+    on every batch; see ``dcgan.backend.Backend.train``.
 
-    After each epoch the fixed-noise samples, the metrics and a checkpoint go
-    to ``run`` (if given); ``resume`` continues from a checkpoint instead of
-    starting afresh. The chapter's final line is printed at the end.
-    """
-    config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
-    device = device or resolve_device("auto")
-    loss = make_loss()
-    # The chapter draws every parameter from N(0, 0.02) with Keras's
-    # initializers; we draw the same distribution with numpy so all backends
-    # start alike.
-    initialize_nets(net_D, net_G, to_canonical, from_canonical, config.init_std, config.seed,
-                    config.init_from)
-    with tf.device(device):
-        trainer_D, trainer_G = make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
-        if resume is not None:
-            restore(resume, net_D, net_G, trainer_D, trainer_G, from_canonical,
-                    load_trainer_state)
-        both_updates = make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
-                                eager=config.eager)
-        return fit(both_updates, data_iter, num_epochs, seed=config.seed,
-                   latent_dim=latent_dim, layout=LAYOUT, to_tensor=as_tensor,
-                   generate=lambda Z: generate(net_G, Z), device=device, run=run,
-                   state=lambda: capture(net_D, net_G, trainer_D, trainer_G, to_canonical,
-                                         trainer_state),
-                   start=resume.position if resume is not None else None)
+    The optimizers and the compiled step are made inside ``tf.device(device)``."""
+    return train_chapter(HOOKS, net_D, net_G, data_iter, num_epochs, lr, latent_dim, device,
+                         config=config, run=run, resume=resume)
+
+
+HOOKS = TrainHooks(
+    layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
+    to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
+    load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
+    resolve_device=resolve_device, device_scope=tf.device)
+"""This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,7 @@
 """The chapter's two building blocks, in PyTorch (NCHW).
 
+Sections "The Generator" (``G_block``) and "Discriminator" (``D_block``) of the chapter.
+
 ``G_block`` upsamples: a transposed convolution (kernel 4, stride 2,
 padding 1 doubles height and width), BatchNorm and ReLU. ``D_block``
 downsamples: a convolution with the same hyperparameters halves them,

@@ -1,5 +1,7 @@
 """The chapter's input pipeline in PyTorch: torchvision's ImageFolder and a DataLoader.
 
+Section "The Pokemon Dataset" of the chapter.
+
 The files are decoded and resized to 64x64 by the shared
 ``dcgan.datasets.read_image`` (the chapter's ``Resize((64, 64))`` as
 torchvision does it on a PIL image, with every file format read the same way

@@ -1,5 +1,7 @@
 """The chapter's generator and discriminator, in PyTorch (NCHW).
 
+Sections "The Generator" (``net_G``) and "Discriminator" (``net_D``) of the chapter.
+
 Shapes in the comments are for one example, (channels, height, width),
 with the chapter's n_G = n_D = 64; ``dcgan.shapes`` derives them.
 """
