@@ -9,7 +9,7 @@ module     names
 ========== ==============================================================
 blocks     ``G_block``, ``D_block``
 nets       ``net_G``, ``net_D``, ``forward``, ``layers``,
-           ``to_canonical``, ``from_canonical``
+           ``to_canonical``, ``from_canonical``, ``to_device``
 data       ``load_data``, ``as_tensor``, ``as_numpy``
 train      ``update_D``, ``update_G``, ``train``, ``main`` and the helpers
            ``make_loss``, ``make_trainers``, ``make_step``, ``set_seed``,
@@ -83,6 +83,10 @@ class Backend(Protocol):
 
     def from_canonical(self, net: Any, arrays: dict[str, np.ndarray]) -> None:
         """Load canonical weights into ``net``, refusing (untouched) any mismatch."""
+
+    def to_device(self, net: Any, device: Any) -> Any:
+        """``net`` with its weights on ``device`` (from ``resolve_device``), ready for inputs
+        made there by ``as_tensor(array, device)``; returns the net."""
 
     # data
     def load_data(self, folder: Path, batch_size: int, num_workers: int = 0,
@@ -160,7 +164,8 @@ class Backend(Protocol):
 
 CONTRACT: dict[str, tuple[str, ...]] = {
     "blocks": ("G_block", "D_block"),
-    "nets": ("net_G", "net_D", "forward", "layers", "to_canonical", "from_canonical"),
+    "nets": ("net_G", "net_D", "forward", "layers", "to_canonical", "from_canonical",
+             "to_device"),
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
               "make_step", "set_seed", "resolve_device", "generate", "save_weights",

@@ -418,6 +418,7 @@ def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
         parser.error(str(err))
     net_G = backend.net_G(args.latent_dim)
     backend.from_canonical(net_G, weights["net_G"])
+    net_G = backend.to_device(net_G, device)
 
     def images_of(noise: np.ndarray) -> np.ndarray:
         Z = array_in_layout(noise.reshape(len(noise), -1, 1, 1), backend.LAYOUT)

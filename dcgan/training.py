@@ -28,9 +28,8 @@ class TrainHooks:
     """A framework's pieces of the chapter's ``train``: what :func:`train_chapter` calls.
 
     The functions are the backend's own (``dcgan.backend.Backend`` documents each);
-    ``place`` moves the nets onto a device (and returns them), ``device_scope`` is a
-    context in which the optimizers and the loop run (TensorFlow's ``tf.device``,
-    elsewhere nothing).
+    ``device_scope`` is a context in which the optimizers and the loop run
+    (TensorFlow's ``tf.device``, elsewhere nothing).
     """
 
     layout: Layout
@@ -44,8 +43,7 @@ class TrainHooks:
     as_tensor: Callable[[np.ndarray, Any], Any]
     generate: Callable[[Any, Any], np.ndarray]
     resolve_device: Callable[[str], Any]
-    place: Callable[[Any, Any, Any], tuple[Any, Any]] = lambda net_D, net_G, device: (net_D,
-                                                                                        net_G)
+    to_device: Callable[[Any, Any], Any]
     device_scope: Callable[[Any], Any] = lambda device: contextlib.nullcontext()
 
 
@@ -66,7 +64,7 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
     loss = hooks.make_loss()
     initialize_nets(net_D, net_G, hooks.to_canonical, hooks.from_canonical, config.init_std,
                     config.seed, config.init_from)
-    net_D, net_G = hooks.place(net_D, net_G, device)
+    net_D, net_G = hooks.to_device(net_D, device), hooks.to_device(net_G, device)
     with hooks.device_scope(device):
         trainer_D, trainer_G = hooks.make_trainers(net_D, net_G, lr, config.beta1, config.beta2)
         if resume is not None:

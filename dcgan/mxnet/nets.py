@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import mxnet as mx
 import numpy as onp
 from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
@@ -47,6 +48,12 @@ def net_D(n_D: int = 64, alpha: float = 0.2) -> nn.HybridSequential:
 def layers(net: nn.HybridSequential) -> list[nn.HybridBlock]:
     """The net's layers in the chapter's order (the final tanh of net_G is its own layer)."""
     return [net[i] for i in range(len(net))]
+
+
+def to_device(net: gluon.Block, device: mx.Context) -> gluon.Block:
+    """The net with its parameters moved to ``device`` (Gluon's ``reset_ctx``, in place)."""
+    net.collect_params().reset_ctx(device)
+    return net
 
 
 def forward(net: gluon.Block, X: np.ndarray, training: bool = False) -> np.ndarray:

@@ -25,6 +25,8 @@ def draw_samples(backend: Any, weights_G: dict[str, np.ndarray], num: int, seed:
     latent_dim = weights_G["0.conv2d_trans.weight"].shape[0]
     net_G = backend.net_G(latent_dim)
     backend.from_canonical(net_G, weights_G)
+    device = device or backend.resolve_device("auto")
+    net_G = backend.to_device(net_G, device)
     rng = np.random.default_rng([seed, 31])
     noise = rng.standard_normal(noise_shape(num, latent_dim, "NCHW")).astype(np.float32)
     images = []

@@ -65,7 +65,15 @@ with quiet_native_startup(_STARTUP_NOISE):
 
 from dcgan.tensorflow.blocks import D_block, G_block
 from dcgan.tensorflow.data import as_numpy, as_tensor, load_data
-from dcgan.tensorflow.nets import forward, from_canonical, layers, net_D, net_G, to_canonical
+from dcgan.tensorflow.nets import (
+    forward,
+    from_canonical,
+    layers,
+    net_D,
+    net_G,
+    to_canonical,
+    to_device,
+)
 
 __all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "forward", "layers",
-           "to_canonical", "from_canonical", "load_data", "as_tensor", "as_numpy"]
+           "to_canonical", "from_canonical", "to_device", "load_data", "as_tensor", "as_numpy"]

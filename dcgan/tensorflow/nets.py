@@ -56,6 +56,13 @@ def layers(net: keras.Sequential) -> list[keras.layers.Layer]:
     return list(net.layers)
 
 
+def to_device(net: keras.Layer, device: str) -> keras.Layer:
+    """The net itself: Keras keeps a variable where it was created, and TensorFlow copies
+    it to the device of the ops that read it (those run under ``tf.device(device)`` or on
+    the default device, a GPU when there is one), so nothing has to move."""
+    return net
+
+
 def forward(net: keras.Layer, X, training: bool = False):
     """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
     the running statistics) or on the running statistics."""

@@ -38,7 +38,7 @@ from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
 from dcgan.tensorflow import LAYOUT, NAME
 from dcgan.tensorflow.data import as_numpy, as_tensor
-from dcgan.tensorflow.nets import forward, from_canonical, to_canonical
+from dcgan.tensorflow.nets import forward, from_canonical, to_canonical, to_device
 from dcgan.training import TrainHooks, train_chapter
 
 
@@ -225,7 +225,8 @@ HOOKS = TrainHooks(
     layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
     to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
     load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
-    resolve_device=resolve_device, device_scope=tf.device)
+    resolve_device=resolve_device, to_device=to_device,
+    device_scope=tf.device)
 """This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 

@@ -11,7 +11,7 @@ LAYOUT = "NCHW"
 
 from dcgan.torch.blocks import D_block, G_block
 from dcgan.torch.data import as_numpy, as_tensor, load_data
-from dcgan.torch.nets import forward, from_canonical, layers, net_D, net_G, to_canonical
+from dcgan.torch.nets import forward, from_canonical, layers, net_D, net_G, to_canonical, to_device
 
 __all__ = ["NAME", "LAYOUT", "G_block", "D_block", "net_G", "net_D", "forward", "layers",
-           "to_canonical", "from_canonical", "load_data", "as_tensor", "as_numpy"]
+           "to_canonical", "from_canonical", "to_device", "load_data", "as_tensor", "as_numpy"]

@@ -47,6 +47,11 @@ def layers(net: nn.Sequential) -> list[nn.Module]:
     return list(net)
 
 
+def to_device(net: nn.Module, device: torch.device | str) -> nn.Module:
+    """The net with its parameters and buffers moved to ``device`` (in place)."""
+    return net.to(device)
+
+
 def forward(net: nn.Module, X: torch.Tensor, training: bool = False) -> torch.Tensor:
     """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
     the running statistics) or on the running statistics; no gradient is recorded."""

@@ -27,7 +27,7 @@ from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
 from dcgan.torch import LAYOUT, NAME
 from dcgan.torch.data import as_numpy, as_tensor
-from dcgan.torch.nets import forward, from_canonical, to_canonical
+from dcgan.torch.nets import forward, from_canonical, to_canonical, to_device
 from dcgan.training import TrainHooks, train_chapter
 
 
@@ -214,16 +214,11 @@ def train(net_D: nn.Module, net_G: nn.Module, data_iter: Iterable, num_epochs: i
                          config=config, run=run, resume=resume)
 
 
-def _place(net_D: nn.Module, net_G: nn.Module,
-           device: torch.device) -> tuple[nn.Module, nn.Module]:
-    return net_D.to(device), net_G.to(device)
-
-
 HOOKS = TrainHooks(
     layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
     to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
     load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
-    resolve_device=resolve_device, place=_place)
+    resolve_device=resolve_device, to_device=to_device)
 """This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 
