@@ -225,3 +225,9 @@ def test_an_ordinary_epoch_measures_the_cheap_number_of_samples_and_the_last_the
     assert not QualityProbe(Reference(), 3, 10, 100, "NCHW").due(2)
     assert QualityProbe(Reference(), 3, 10, 100, "NCHW").due(10)
 
+
+def test_precision_and_recall_work_on_fewer_samples_than_neighbours():
+    real = np.array([[0.0, 0.0], [1.0, 0.0]])
+    precision, recall = precision_recall(real, real + 0.1)
+    assert precision == 1 and recall == 1
+

@@ -39,8 +39,10 @@ def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _radii(features: np.ndarray, k: int) -> np.ndarray:
-    """Each row's squared distance to its k-th nearest other row."""
+    """Each row's squared distance to its k-th nearest other row (the farthest other row
+    when there are fewer than k others, as in a run on a handful of images)."""
     distances = _squared_distances(features, features)
+    k = min(k, len(features) - 1)
     return np.sort(distances, axis=1)[:, k]  # column 0 is the row itself
 
 
