@@ -106,7 +106,12 @@ class Backend(Protocol):
 
     def make_trainers(self, net_D: Any, net_G: Any, lr: float, beta1: float = 0.5,
                       beta2: float = 0.999, epsilon: float = 1e-8) -> tuple[Any, Any]:
-        """Adam for each net, computed as PyTorch computes it: ``(trainer_D, trainer_G)``."""
+        """Adam for each net, computed as PyTorch computes it: ``(trainer_D, trainer_G)``.
+
+        Keras and Gluon add epsilon to sqrt(v) before the bias correction, PyTorch
+        after it: ``m_hat / (sqrt(v_hat) + eps)``. The TensorFlow and MXNet backends
+        subclass their framework's Adam with that one formula (epsilon scaled by
+        sqrt(1 - beta2^t)), once in graph ops and once in Gluon's update."""
 
     def update_D(self, X: Any, Z: Any, net_D: Any, net_G: Any, loss: Any,
                  trainer_D: Any) -> float:
