@@ -21,7 +21,7 @@ import numpy as np
 
 from dcgan import backend as backends
 from dcgan.checkpoints import Checkpoint
-from dcgan.config import Config
+from dcgan.config import BN_INITS, PRESETS, Config
 from dcgan.datasets import (
     DATA_ROOT_ENV,
     DATASETS,
@@ -106,6 +106,10 @@ non_negative_int = _number(int, 0)
 positive_float = _number(float, 0.0, inclusive=False)
 
 
+def _preset_text(name: str) -> str:
+    return f"lr {PRESETS[name]['lr']}, batch {PRESETS[name]['batch_size']}"
+
+
 def build_parser(backend: str) -> argparse.ArgumentParser:
     """The options of a training run; defaults are the chapter's, from :class:`Config`."""
     d = Config()
@@ -132,12 +136,21 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     model.add_argument("--epochs", metavar="N", type=positive_int, default=None,
                        help=f"number of epochs (default: {d.num_epochs}; with --resume, the "
                             f"run's own, or more to extend it)")
-    model.add_argument("--batch-size", metavar="N", type=positive_int, default=d.batch_size,
-                       help="images per training step")
-    model.add_argument("--lr", type=positive_float, default=d.lr,
-                       help=f"Adam learning rate (betas {d.beta1}, {d.beta2})")
+    model.add_argument("--preset", choices=list(PRESETS), default=d.preset,
+                       help="learning rate and batch size: the chapter's ("
+                            + _preset_text("chapter") + ") or the DCGAN paper's ("
+                            + _preset_text("paper") + ")")
+    model.add_argument("--batch-size", metavar="N", type=positive_int, default=None,
+                       help="images per training step (default: the preset's)")
+    model.add_argument("--lr", type=positive_float, default=None,
+                       help=f"Adam learning rate, betas {d.beta1}, {d.beta2} "
+                            f"(default: the preset's)")
     model.add_argument("--latent-dim", metavar="N", type=positive_int, default=d.latent_dim,
                        help="length of the generator's noise vector")
+    model.add_argument("--bn-init", choices=BN_INITS, default=d.bn_init,
+                       help="BatchNorm's starting scale and shift: drawn from N(0, 0.02) "
+                            "like every weight (the PyTorch and TensorFlow tabs), or 1 and 0 "
+                            "(the MXNet tab); see docs/framework-differences.md")
     model.add_argument("--alpha", type=float, default=d.alpha,
                        help="slope of the discriminator's leaky ReLU; 0 is a plain ReLU")
     model.add_argument("--init-from", default=None, metavar="PATH",
@@ -178,9 +191,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
                   classes=classes,
                   num_images=args.num_images, num_workers=args.num_workers,
-                  num_epochs=args.epochs or Config().num_epochs, batch_size=args.batch_size,
-                  lr=args.lr,
+                  num_epochs=args.epochs or Config().num_epochs, preset=args.preset,
+                  batch_size=args.batch_size or PRESETS[args.preset]["batch_size"],
+                  lr=args.lr or PRESETS[args.preset]["lr"],
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
+                  bn_init=args.bn_init,
                   eval_every=args.eval_every,
                   init_from=str(weights_file(args.init_from, "--init-from"))
                   if args.init_from else None,

@@ -43,7 +43,7 @@ import numpy as np
 
 from dcgan import backend as backends
 from dcgan.cli import Parser, non_negative_int, positive_float, positive_int
-from dcgan.config import Config
+from dcgan.config import BN_INITS, PRESETS, Config
 from dcgan.datasets import DATASETS
 from dcgan.devices import device_label
 from dcgan.runs import LOSS_PLOT_FILE, QUALITY_PLOT_FILE, default_run_path, read_metrics
@@ -149,7 +149,7 @@ def train_argv(args: argparse.Namespace, name: str, out: Path, seed: int | None 
     """The ``dcgan.<name>.train`` options of the comparison's run ``label`` (default: the
     backend's main run) of backend ``name`` with ``seed`` (default: ``--seed``)."""
     seed = args.seed if seed is None else seed
-    argv = ["--dataset", args.dataset, "--epochs", str(args.epochs),
+    argv = ["--dataset", args.dataset, "--epochs", str(args.epochs), "--preset", args.preset,
             "--batch-size", str(args.batch_size), "--lr", str(args.lr),
             "--num-images", str(args.num_images), "--num-workers", str(args.num_workers),
             "--seed", str(seed), "--device", "cpu", "--eval-every", str(args.eval_every),
@@ -374,6 +374,8 @@ def write_reports(out: Path, args: argparse.Namespace,
     title = f"DCGAN in {len({r.backend for r in results})} frameworks: {args.dataset}, {epochs}"
     setup = (f"Same initial weights ({INITIAL_WEIGHTS_FILE}, seed {args.seed}), images, order, "
              f"noise and hyperparameters (batch size {args.batch_size}, lr {args.lr}, "
+             f"BatchNorm scale and shift starting at "
+             f"{'1 and 0' if args.bn_init == 'one' else 'N(0, 0.02)'}, "
              f"{args.num_images} images where the dataset is synthetic); each backend in its "
              f"own process on {platform.machine()} with {os.cpu_count()} cores, "
              f"{time.strftime('%Y-%m-%d %H:%M')}. Examples/sec over all epochs, the first "
@@ -395,9 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="dataset cache (default: as for training)")
     parser.add_argument("--epochs", metavar="N", type=positive_int, default=2,
                         help="number of epochs")
-    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
-                        help="images per training step")
-    parser.add_argument("--lr", type=positive_float, default=d.lr, help="Adam learning rate")
+    parser.add_argument("--preset", choices=list(PRESETS), default=d.preset,
+                        help="the chapter's or the DCGAN paper's learning rate and batch size")
+    parser.add_argument("--batch-size", type=positive_int, default=None,
+                        help="images per training step (default: the preset's)")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help="Adam learning rate (default: the preset's)")
+    parser.add_argument("--bn-init", choices=BN_INITS, default=d.bn_init,
+                        help="BatchNorm's starting scale and shift in the shared initial "
+                             "weights (as for training)")
     parser.add_argument("--num-images", type=positive_int, default=d.num_images,
                         help="number of images of the sprites dataset")
     parser.add_argument("--num-workers", type=non_negative_int, default=d.num_workers,
@@ -422,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run every requested backend and write ``report.md`` and ``report.html``."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.batch_size = args.batch_size or PRESETS[args.preset]["batch_size"]
+    args.lr = args.lr or PRESETS[args.preset]["lr"]
     if args.worker:
         return worker(args.worker, Path(args.out), args.train_argv, args.label)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
@@ -433,12 +443,12 @@ def main(argv: list[str] | None = None) -> int:
     if (out / "report.html").exists():
         parser.error(f"{out} already holds a comparison; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    save_weights(out / INITIAL_WEIGHTS_FILE, init_weights(args.seed))
+    save_weights(out / INITIAL_WEIGHTS_FILE, init_weights(args.seed, bn_init=args.bn_init))
     results = [run_backend(name, args, out) for name in names]
     first = next((r for r in results if not r.error), None)
     if args.seed_spread and first is not None:
         save_weights(initial_weights_file(out, args.seed + 1, args.seed),
-                     init_weights(args.seed + 1))
+                     init_weights(args.seed + 1, bn_init=args.bn_init))
         results.append(run_backend(first.backend, args, out, seed=args.seed + 1))
     markdown, page = write_reports(out, args, results)
     print(f"wrote {markdown} and {page}", file=sys.stderr)

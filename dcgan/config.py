@@ -26,6 +26,19 @@ BN_EPSILON = 1e-5
 BN_MOMENTUM = 0.9
 ADAM_EPSILON = 1e-8
 
+PRESETS: dict[str, dict[str, float | int]] = {
+    "chapter": {"lr": 0.005, "batch_size": 256},
+    "paper": {"lr": 0.0002, "batch_size": 128},
+}
+"""Named learning rate and batch size: the chapter's (d2l.ai, PyTorch and MXNet tabs) and
+the DCGAN paper's (Radford et al. 2015, section 4). Everything else is the chapter's in both."""
+
+BN_INITS = ("normal", "one")
+"""How BatchNorm's scale and shift start: ``normal``, drawn from N(0, std) like every other
+parameter (the chapter's PyTorch and TensorFlow tabs), or ``one``, scale 1 and shift 0 (the
+MXNet tab, whose Gluon initialiser leaves them alone; also the DCGAN paper's code, up to
+its N(1, 0.02) noise). docs/framework-differences.md section 2 measures the difference."""
+
 # The chapter shows 21 generated images as 3 rows of 7.
 SAMPLE_ROWS = 3
 SAMPLE_COLS = 7
@@ -39,9 +52,13 @@ class Config:
     discriminator's leaky ReLU slope; 0 turns it into a plain ReLU (the
     chapter's first exercise). ``eager`` runs the training step as the chapter
     writes it, without the backend's compilation or speed settings.
-    ``init_from`` names a canonical weights file (``dcgan.weights``) to start
-    from instead of the seeded N(0, init_std) draw. ``eval_every`` measures the
-    samples' quality every that many epochs and after the last (0: never).
+    ``bn_init`` is how BatchNorm's scale and shift start (:data:`BN_INITS`: drawn
+    like the rest, or 1 and 0). ``preset`` names the :data:`PRESETS` entry that
+    ``lr`` and ``batch_size`` came from (an explicit value on the command line
+    overrides it). ``init_from`` names a canonical weights file (``dcgan.weights``)
+    to start from instead of the seeded N(0, init_std) draw. ``eval_every``
+    measures the samples' quality every that many epochs and after the last
+    (0: never).
     """
 
     # The chapter's hyperparameters.
@@ -49,13 +66,15 @@ class Config:
     n_G: int = 64
     n_D: int = 64
     image_size: int = 64
-    batch_size: int = 256
-    lr: float = 0.005
+    batch_size: int = int(PRESETS["chapter"]["batch_size"])
+    lr: float = float(PRESETS["chapter"]["lr"])
     beta1: float = 0.5
     beta2: float = 0.999
     num_epochs: int = 20
     init_std: float = 0.02
+    bn_init: str = "normal"
     alpha: float = 0.2
+    preset: str = "chapter"
     # Where the data comes from.
     dataset: str = "pokemon"
     data_dir: str | None = None
@@ -81,6 +100,11 @@ class Config:
             raise ValueError(
                 f"image_size must be 64 (the chapter's networks are built for "
                 f"64x64 images), got {self.image_size}")
+        if self.bn_init not in BN_INITS:
+            raise ValueError(f"bn_init must be one of {', '.join(BN_INITS)}, got "
+                             f"{self.bn_init!r}")
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if not 0 <= self.alpha < 1:

@@ -55,7 +55,8 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
 
     The chapter draws every parameter from N(0, 0.02) with its framework's
     generator; we draw the same distribution with numpy (``dcgan.weights``) so
-    that all backends start alike, or load ``config.init_from``. Then Adam for
+    that all backends start alike (BatchNorm's scale and shift as
+    ``config.bn_init`` says), or load ``config.init_from``. Then Adam for
     each net, a checkpoint's state if resuming, the backend's ``make_step``, and
     the epochs (:func:`fit`).
     """
@@ -63,7 +64,7 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
     device = device or hooks.resolve_device("auto")
     loss = hooks.make_loss()
     initialize_nets(net_D, net_G, hooks.to_canonical, hooks.from_canonical, config.init_std,
-                    config.seed, config.init_from)
+                    config.seed, config.init_from, config.bn_init)
     net_D, net_G = hooks.to_device(net_D, device), hooks.to_device(net_G, device)
     with hooks.device_scope(device):
         trainer_D, trainer_G = hooks.make_trainers(net_D, net_G, lr, config.beta1, config.beta2)

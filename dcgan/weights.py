@@ -28,6 +28,7 @@ from typing import Mapping
 
 import numpy as np
 
+from dcgan.config import BN_INITS
 from dcgan.files import atomic_path
 from dcgan.shapes import Layer, discriminator_layers, generator_layers
 
@@ -65,35 +66,48 @@ def canonical_shapes(latent_dim: int = 100, n_G: int = 64,
             "net_D": _layer_shapes(discriminator_layers(n_D), "conv2d")}
 
 
-def _draw(net: str, name: str, shape: tuple[int, ...], std: float, seed: int) -> np.ndarray:
+def _draw(net: str, name: str, shape: tuple[int, ...], std: float, seed: int,
+          bn_init: str = "normal") -> np.ndarray:
     """One parameter's initial value; depends only on (seed, net, name), never on order."""
     parameter = name.rsplit(".", 1)[-1]
-    if parameter == "running_mean":
+    if parameter == "running_mean" or (parameter == "beta" and bn_init == "one"):
         return np.zeros(shape, np.float32)
-    if parameter == "running_var":
+    if parameter == "running_var" or (parameter == "gamma" and bn_init == "one"):
         return np.ones(shape, np.float32)
     rng = np.random.default_rng([seed, zlib.crc32(f"{net}/{name}".encode())])
     return (rng.standard_normal(shape) * std).astype(np.float32)
 
 
-def init_like(net: str, arrays: Arrays, std: float = 0.02, seed: int = 0) -> dict[str, np.ndarray]:
+def _check_bn_init(bn_init: str) -> None:
+    if bn_init not in BN_INITS:
+        raise ValueError(f"bn_init must be one of {', '.join(BN_INITS)}, got {bn_init!r}")
+
+
+def init_like(net: str, arrays: Arrays, std: float = 0.02, seed: int = 0,
+              bn_init: str = "normal") -> dict[str, np.ndarray]:
     """Initial weights with the names and shapes of ``arrays`` (a net's canonical weights).
 
-    Every learned parameter, BatchNorm scale and shift included, is drawn from
-    N(0, std) as the chapter's PyTorch and TensorFlow tabs do; running
-    statistics start at mean 0 and variance 1.
+    Every learned parameter is drawn from N(0, std), BatchNorm scale and shift
+    included as the chapter's PyTorch and TensorFlow tabs do, or set to 1 and 0
+    with ``bn_init="one"`` (:data:`BN_INITS`); running statistics start at
+    mean 0 and variance 1.
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {NETS}, got {net!r}")
-    return {name: _draw(net, name, np.shape(a), std, seed) for name, a in arrays.items()}
+    _check_bn_init(bn_init)
+    return {name: _draw(net, name, np.shape(a), std, seed, bn_init)
+            for name, a in arrays.items()}
 
 
 def init_weights(seed: int, latent_dim: int = 100, n_G: int = 64, n_D: int = 64,
-                 std: float = 0.02) -> dict[str, dict[str, np.ndarray]]:
-    """The chapter's N(0, std) initial weights of both nets, drawn with numpy from ``seed``,
-    so that every backend can start from the same numbers."""
+                 std: float = 0.02, bn_init: str = "normal") -> dict[str, dict[str, np.ndarray]]:
+    """The chapter's N(0, std) initial weights of both nets (BatchNorm's as ``bn_init``
+    says), drawn with numpy from ``seed``, so that every backend can start from the same
+    numbers."""
+    _check_bn_init(bn_init)
     shapes = canonical_shapes(latent_dim, n_G, n_D)
-    return {net: {name: _draw(net, name, shape, std, seed) for name, shape in spec.items()}
+    return {net: {name: _draw(net, name, shape, std, seed, bn_init)
+                  for name, shape in spec.items()}
             for net, spec in shapes.items()}
 
 
@@ -163,9 +177,11 @@ def check_weights_file(path: str | os.PathLike, latent_dim: int = 100, n_G: int 
 
 
 def initialize_nets(net_D, net_G, to_canonical, from_canonical, std: float = 0.02,
-                    seed: int = 0, init_from: str | os.PathLike | None = None) -> None:
+                    seed: int = 0, init_from: str | os.PathLike | None = None,
+                    bn_init: str = "normal") -> None:
     """Give both nets their starting weights: the chapter's N(0, std) drawn with numpy from
-    ``seed`` (identical in every backend), or the canonical file ``init_from``.
+    ``seed`` (identical in every backend; BatchNorm's as ``bn_init`` says), or the
+    canonical file ``init_from``.
 
     Both nets are checked before either is changed, so a file that fits one
     net but not the other loads nothing.
@@ -173,7 +189,8 @@ def initialize_nets(net_D, net_G, to_canonical, from_canonical, std: float = 0.0
     nets = {"net_D": net_D, "net_G": net_G}
     current = {name: to_canonical(net) for name, net in nets.items()}
     if init_from is None:
-        weights = {name: init_like(name, arrays, std, seed) for name, arrays in current.items()}
+        weights = {name: init_like(name, arrays, std, seed, bn_init)
+                   for name, arrays in current.items()}
     else:
         weights = load_weights(init_from)
         for name, arrays in current.items():

@@ -10,6 +10,7 @@ import pytest
 
 from dcgan import backend as backends
 from dcgan import compare
+from dcgan.weights import load_weights
 
 TINY_JOB = ["--epochs", "1", "--num-images", "8", "--batch-size", "4", "--num-workers", "0"]
 SECTIONS = ("## Losses", "## Backends", "## Sample quality", "## Final samples",
@@ -36,7 +37,7 @@ def report(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(backends, "missing_reason", _unavailable)
         status = compare.main(["--backends", "torch,tensorflow,mxnet", *TINY_JOB,
-                               "--out", str(out)])
+                               "--bn-init", "one", "--out", str(out)])
     ran = [n for n in backends.BACKENDS if _unavailable(n) is None]
     return out, status, ran, [n for n in backends.BACKENDS if n not in ran]
 
@@ -64,6 +65,14 @@ def compare_version(name):
     from dcgan.bench import framework_version
 
     return framework_version(name)
+
+
+def test_every_run_starts_from_the_same_weights_with_the_chosen_batchnorm_start(report):
+    out, status, ran, missing = report
+    weights = load_weights(out / compare.INITIAL_WEIGHTS_FILE)
+    gammas = [v for net in weights.values() for k, v in net.items() if k.endswith(".gamma")]
+    assert gammas and all((g == 1).all() for g in gammas)
+    assert "BatchNorm scale and shift starting at 1 and 0" in (out / "report.md").read_text()
 
 
 def test_the_parity_table_compares_each_pair_that_ran(report):

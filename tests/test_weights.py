@@ -28,6 +28,20 @@ def test_the_initial_weights_are_the_chapters_normal_draw_and_repeatable():
                               a["net_D"]["0.conv2d.weight"])
 
 
+def test_the_mxnet_tabs_batchnorm_starts_at_scale_one_and_shift_zero():
+    normal, one = init_weights(7), init_weights(7, bn_init="one")
+    for net in one:
+        for name, value in one[net].items():
+            if name.endswith(".gamma"):
+                assert np.all(value == 1), name
+            elif name.endswith(".beta"):
+                assert np.all(value == 0), name
+            else:  # the convolutions and running statistics are the chapter's draw
+                assert np.array_equal(value, normal[net][name]), name
+    with pytest.raises(ValueError, match="bn_init must be one of normal, one"):
+        init_weights(7, bn_init="ones")
+
+
 def test_names_follow_the_chapters_structure_in_the_nchw_layout():
     shapes = canonical_shapes()
     assert shapes["net_G"]["0.conv2d_trans.weight"] == (100, 512, 4, 4)  # (in, out, kh, kw)
