@@ -4,8 +4,9 @@
 
 Trains the PyTorch backend on each category alone (the same seed, batch size
 and number of epochs for all ten), then measures each run's samples against
-real images of its category, prints the table quoted in docs/exercises.md and
-draws docs/images/exercise-fashion-samples.png. A category whose run folder
+real images of its category with ``python -m dcgan.quality`` (in the features of
+the reference classifier of all ten), prints the table quoted in
+docs/exercises.md and draws docs/images/exercise-fashion-samples.png. A category whose run folder
 already holds weights is not trained again, so an interrupted study resumes.
 
 The data comes from ``--dataset fashion-mnist`` (the published files, checked
@@ -32,16 +33,21 @@ import numpy as np
 from PIL import Image
 
 from dcgan.backend import load
-from dcgan.datasets import (FASHION_MNIST, DatasetError, default_data_root, image_folder,
-                            write_image_folder)
+from dcgan.datasets import (
+    FASHION_MNIST,
+    DatasetError,
+    default_data_root,
+    image_folder,
+    write_image_folder,
+)
 from dcgan.plotting import display_images
+from dcgan.quality import QUALITY_FILE
 from dcgan.shapes import noise_shape
 from dcgan.weights import load_weights
 
 HERE = Path(__file__).resolve().parent
 SHOWN = 8          # real and generated images per category in the figure
-MEASURED = 64      # generated (and held-out real) images per category in the table
-REFERENCE = 1000   # real images each one is compared with
+MEASURED = 1000    # samples per category in the table, against as many real images
 
 
 def read_npm_package(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -103,33 +109,26 @@ def generated_images(run: Path, count: int, seed: int = 1) -> np.ndarray:
     return images.mean(axis=-1)
 
 
-def nearest_distance(images: np.ndarray, reference: np.ndarray) -> float:
-    """Mean over ``images`` of the RMS pixel distance to the nearest ``reference`` image."""
-    a = images.reshape(len(images), -1)
-    b = reference.reshape(len(reference), -1)
-    squared = (a ** 2).sum(1)[:, None] - 2 * a @ b.T + (b ** 2).sum(1)[None, :]
-    return float(np.sqrt(np.maximum(squared.min(axis=1), 0) / a.shape[1]).mean())
+def measure(run: Path) -> dict:
+    """``python -m dcgan.quality RUN --num MEASURED`` once (its ``quality.json``), with the
+    run's last losses: the category's samples against real images of the category, in
+    the features of the reference classifier of all ten."""
+    report_path = run / QUALITY_FILE
+    if not report_path.exists():
+        subprocess.run([sys.executable, "-m", "dcgan.quality", str(run), "--num",
+                        str(MEASURED)], check=True, stdout=subprocess.DEVNULL)
+    report = json.loads(report_path.read_text())
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    return {"loss_D": last["loss_D"], "loss_G": last["loss_G"], **report}
 
 
-def measure(folder: Path, run: Path) -> dict[str, float]:
-    """How close the run's samples come to real images of the category, and how varied they are.
-
-    ``nearest``: the mean distance from a sample to its nearest real image,
-    divided by the same for real images the reference set does not hold
-    (1 means as close as real images come to each other). ``variety``: the
-    spread across samples (per-pixel standard deviation, averaged) divided by
-    the spread across as many real images (below 1: the samples vary less).
-    """
-    real = real_images(folder, REFERENCE + MEASURED)
-    if len(real) <= MEASURED:
-        raise ValueError(f"{folder} holds {len(real)} images; the measures need more than "
-                         f"{MEASURED} (raise --per-class)")
-    reference, held_out = real[:-MEASURED], real[-MEASURED:]
-    fake = generated_images(run, MEASURED)
-    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return {"loss_D": metrics[-1]["loss_D"], "loss_G": metrics[-1]["loss_G"],
-            "nearest": nearest_distance(fake, reference) / nearest_distance(held_out, reference),
-            "variety": float(fake.std(axis=0).mean() / held_out.std(axis=0).mean())}
+def table_row(category: str, m: dict) -> str:
+    """One Markdown row: losses, then SWD, FD, precision and recall with their noise floor."""
+    s, f = m["metrics"], m["noise_floor"]
+    return (f"| {category} | {m['loss_D']:.3f} | {m['loss_G']:.3f} | "
+            f"{s['swd_average']:.0f} ({f['swd_average']:.0f}) | {s['fd']:.0f} ({f['fd']:.0f}) | "
+            f"{s['precision']:.2f} ({f['precision']:.2f}) | "
+            f"{s['recall']:.2f} ({f['recall']:.2f}) |")
 
 
 def draw_figure(folder: Path, runs: dict[str, Path], path: Path) -> None:
@@ -175,11 +174,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot read the data: {err}")
     runs = {c: train_category(folder, c, args.runs / c, args.epochs)
             for c in FASHION_MNIST.classes}
-    print("| category | loss_D | loss_G | nearest | variety |\n|---|---|---|---|---|")
+    print("| category | loss_D | loss_G | SWD ×10³ (real) | FD (real) | precision (real) "
+          "| recall (real) |\n|---|---|---|---|---|---|---|")
     for category, run in runs.items():
-        m = measure(folder / category, run)
-        print(f"| {category} | {m['loss_D']:.3f} | {m['loss_G']:.3f} | {m['nearest']:.2f} | "
-              f"{m['variety']:.2f} |")
+        print(table_row(category, measure(run)))
     draw_figure(folder, runs, args.figure)
     return 0
 

