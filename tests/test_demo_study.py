@@ -1,0 +1,67 @@
+"""The study scripts of docs/demo-study.md and docs/exercises.md (docs/demo_study.py,
+docs/alpha_study.py): the tables they print from a run folder. Their training runs are
+the chapter's train command, tested elsewhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FLOOR = {"swd_average": 20.0, "fd": 30.0, "precision": 0.9, "recall": 0.85,
+         "classes_covered": 4}
+
+
+def fake_run(folder: Path, batch_size: int, qualities: list[dict | None]) -> Path:
+    """A run folder with ``config.json`` and one ``metrics.jsonl`` line per epoch of 100
+    images, measured where ``qualities`` holds a dict."""
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"batch_size": batch_size}))
+    lines = [{"epoch": k + 1, "loss_D": 0.5, "loss_G": 2.0, "examples": 100, "seconds": 1.0,
+              **({"quality": {**q, "noise_floor": FLOOR}} if q else {})}
+             for k, q in enumerate(qualities)]
+    (folder / "metrics.jsonl").write_text("\n".join(map(json.dumps, lines)) + "\n")
+    return folder
+
+
+def test_a_variants_folder_name_is_its_words(tmp_path):
+    study = load_script("demo_study")
+    assert study.folder_name("paper, batch 64, BatchNorm 1/0") == "paper-batch-64-batchnorm-1-0"
+    assert len({study.folder_name(v) for v in study.VARIANTS}) == len(study.VARIANTS)
+
+
+def test_measured_epochs_know_their_training_step(tmp_path):
+    study = load_script("demo_study")
+    q = {"swd_average": 150.0, "fd": 400.0, "precision": 0.5, "recall": 0.25,
+         "classes_covered": 3, "classes_present": 4}
+    run = fake_run(tmp_path / "run", batch_size=64, qualities=[q, None, q])
+    rows = study.measured_epochs(run)
+    assert [(r["epoch"], r["step"]) for r in rows] == [(1, 2), (3, 6)]  # ceil(100 / 64) a epoch
+    assert study.last_row("chapter", run) == \
+        "| chapter | 6 | 0.50 / 2.00 | 150 (20) | 400 (30) | 0.50 (0.90) | 0.25 (0.85) | 3/4 |"
+
+
+def test_the_alpha_tables_put_both_runs_beside_the_floor(tmp_path):
+    study = load_script("alpha_study")
+    q = {"swd_average": 150.0, "fd": 400.0, "precision": 0.5, "recall": 0.25,
+         "classes_covered": 3}
+    runs = {}
+    for alpha, recall in (("0.2", 0.25), ("0", 0.0)):
+        run = fake_run(tmp_path / alpha, 64, [None, {**q, "recall": recall}])
+        (run / "quality.json").write_text(json.dumps(
+            {"metrics": {**q, "recall": recall}, "noise_floor": FLOOR}))
+        runs[alpha] = run
+    losses = study.loss_table(runs).splitlines()
+    assert losses[-1] == "| 2 | 0.500, 2.000, 150, 400 | 0.500, 2.000, 150, 400 |"
+    assert "nan" in losses[-2]  # epoch 1 was not measured
+    assert "| recall | 0.25 | 0.00 | 0.85 |" in study.quality_table(runs)
