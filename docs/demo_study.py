@@ -1,0 +1,156 @@
+"""Why the README's first command drew gray fields, measured: one run per variant.
+
+    pip install -e ".[torch]" && python docs/demo_study.py
+
+Trains the PyTorch backend on the sprites (2,000 images, seed 0) once per
+variant below, each for the same number of images (``--epochs``; a finished run
+with fewer is extended with ``--resume``), with the
+quality measured after every epoch (``--eval-every 1``: 256 samples, 500 after
+the last). Prints the tables quoted in docs/demo-study.md and draws
+docs/images/demo-study-grids.png (each variant's last sample grid) and
+docs/images/demo-study-quality.png (its metrics by step). A variant whose run
+folder already holds weights is not trained again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+VARIANTS: dict[str, list[str]] = {
+    "chapter": [],
+    "chapter, BatchNorm 1/0": ["--bn-init", "one"],
+    "paper": ["--preset", "paper"],
+    "paper, BatchNorm 1/0": ["--preset", "paper", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0": ["--preset", "paper", "--batch-size", "64",
+                                       "--bn-init", "one"],
+}
+"""Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
+DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
+shift drawn from N(0, 0.02) (the PyTorch and TensorFlow tabs) or set to 1 and 0
+(``--bn-init one``, the MXNet tab). The last is the recipe of PyTorch's own DCGAN example
+(lr 0.0002, batch 64, BatchNorm scale near 1)."""
+
+
+def folder_name(variant: str) -> str:
+    """The run folder's name of a variant: ``paper, BatchNorm 1/0`` -> ``paper-batchnorm-1-0``."""
+    return "-".join("".join(c if c.isalnum() else " " for c in variant.lower()).split())
+
+
+def train(variant: str, out: Path, epochs: int) -> Path:
+    """``python -m dcgan.torch.train`` for ``variant`` up to ``epochs``: a new run, or the
+    run in ``out`` resumed (and extended) from its checkpoint."""
+    if out.joinpath("metrics.jsonl").exists():
+        done = len(out.joinpath("metrics.jsonl").read_text().splitlines())
+        if done >= epochs:
+            return out
+        command = ["--resume", str(out)]
+    else:
+        command = ["--dataset", "sprites", "--seed", "0", "--eval-every", "1",
+                   "--out", str(out), *VARIANTS[variant]]
+    subprocess.run([sys.executable, "-m", "dcgan.torch.train", "--epochs", str(epochs),
+                    *command], check=True)
+    return out
+
+
+def measured_epochs(run: Path) -> list[dict]:
+    """Every epoch of the run's ``metrics.jsonl`` that holds a quality measurement, with the
+    training step it ends on."""
+    config = json.loads((run / "config.json").read_text())
+    rows, steps = [], 0
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        epoch = json.loads(line)
+        steps += -(-epoch["examples"] // config["batch_size"])
+        if epoch.get("quality"):
+            rows.append({"epoch": epoch["epoch"], "step": steps, "seconds": epoch["seconds"],
+                         "loss_D": epoch["loss_D"], "loss_G": epoch["loss_G"],
+                         **epoch["quality"]})
+    return rows
+
+
+def last_row(variant: str, run: Path) -> str:
+    """A Markdown row: the variant's last measurement beside the noise floor."""
+    q = measured_epochs(run)[-1]
+    f = q["noise_floor"]
+    return (f"| {variant} | {q['step']} | {q['loss_D']:.2f} / {q['loss_G']:.2f} | "
+            f"{q['swd_average']:.0f} ({f['swd_average']:.0f}) | {q['fd']:.0f} ({f['fd']:.0f}) | "
+            f"{q['precision']:.2f} ({f['precision']:.2f}) | {q['recall']:.2f} "
+            f"({f['recall']:.2f}) | {q['classes_covered']}/{q['classes_present']} |")
+
+
+def draw_grids(runs: dict[str, Path], path: Path) -> None:
+    """Each variant's last sample grid, one above the other, labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, axes = plt.subplots(len(runs), 1, figsize=(7, 2.1 * len(runs)))
+    for ax, (variant, run) in zip(axes, runs.items()):
+        grid = sorted((run / "samples").glob("epoch_*.png"))[-1]
+        ax.imshow(Image.open(grid).convert("RGB"))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{variant}, step {measured_epochs(run)[-1]['step']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def draw_quality(runs: dict[str, Path], path: Path) -> None:
+    """SWD and recall by training step, one line per variant."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (swd, recall) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for variant, run in runs.items():
+        rows = measured_epochs(run)
+        steps = [r["step"] for r in rows]
+        swd.plot(steps, [r["swd_average"] for r in rows], marker="o", label=variant)
+        recall.plot(steps, [r["recall"] for r in rows], marker="o", label=variant)
+    floor = measured_epochs(next(iter(runs.values())))[0]["noise_floor"]
+    swd.axhline(floor["swd_average"], color="gray", linestyle="--", label="real images")
+    recall.axhline(floor["recall"], color="gray", linestyle="--")
+    swd.set(xlabel="step", ylabel="SWD ×10³ (lower is better)")
+    recall.set(xlabel="step", ylabel="recall (k=3; higher is better)")
+    swd.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train every variant, print the tables, draw the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="epochs of the 2,000 sprites per variant (10: about 6 to 7 "
+                             "minutes on two cores)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--runs", type=Path, default=Path("runs/demo-study"))
+    parser.add_argument("--images", type=Path, default=HERE / "images")
+    args = parser.parse_args(argv)
+    runs = {v: train(v, args.runs / folder_name(v), args.epochs) for v in args.variants}
+    print("| variant | step | loss_D / loss_G | SWD ×10³ (real) | FD (real) | precision (real) "
+          "| recall (real) | classes |\n|---|---|---|---|---|---|---|---|")
+    for variant, run in runs.items():
+        print(last_row(variant, run))
+    for variant, run in runs.items():
+        print(f"\n{variant}: step, SWD, FD, precision, recall, classes")
+        for r in measured_epochs(run):
+            print(f"  {r['step']:4d}  {r['swd_average']:6.1f}  {r['fd']:7.1f}  "
+                  f"{r['precision']:.2f}  {r['recall']:.2f}  {r['classes_covered']}")
+    draw_grids(runs, args.images / "demo-study-grids.png")
+    draw_quality(runs, args.images / "demo-study-quality.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
