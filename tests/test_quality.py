@@ -15,6 +15,7 @@ from dcgan.quality.__main__ import main as quality_main
 from dcgan.quality.classifier import train_classifier
 from dcgan.quality.metrics import frechet_distance, precision_recall
 from dcgan.quality.reference import read_images
+from dcgan.quality.swd import swd_by_level
 from dcgan.weights import init_weights, save_weights
 
 
@@ -86,6 +87,16 @@ def test_the_frechet_distance_of_two_gaussians_is_the_closed_form():
     b = rng.standard_normal((20000, 3)) * 2 + 1
     # |mu|^2 = 3; traces 3 + 12 - 2 * 3 * 2 = 3
     assert frechet_distance(a, b) == pytest.approx(6, rel=0.05)
+
+
+def test_the_reference_side_of_swd_is_computed_once_and_gives_the_same_numbers():
+    rng = np.random.default_rng(0)
+    reference = rng.uniform(-1, 1, (40, 3, 64, 64)).astype(np.float32)
+    first, second = reference * 0.5, np.flip(reference, axis=3).copy()
+    cache: dict = {}
+    cached = [swd_by_level(x, reference, seed=3, cache_b=cache) for x in (first, second)]
+    assert sorted(cache) == [0, 1, 2]  # one entry per pyramid level: 64, 32, 16
+    assert cached == [swd_by_level(x, reference, seed=3) for x in (first, second)]
 
 
 def test_precision_and_recall_of_a_subset():

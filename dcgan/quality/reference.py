@@ -77,6 +77,7 @@ class QualityReference:
     real_labels: np.ndarray | None = None
     _features: dict = field(default_factory=dict, repr=False)
     _floors: dict = field(default_factory=dict, repr=False)
+    _swd_reference: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def of_folder(cls, folder: Path, data_root: Path, size: int = 2000,
@@ -116,7 +117,8 @@ class QualityReference:
         if n < 2:
             raise ValueError(f"the quality metrics need at least 2 samples, got {len(samples)}")
         samples, reference = samples[:n], self.reference[:n]
-        swd = swd_by_level(samples.transpose(0, 3, 1, 2), reference.transpose(0, 3, 1, 2), seed)
+        swd = swd_by_level(samples.transpose(0, 3, 1, 2), reference.transpose(0, 3, 1, 2), seed,
+                           cache_b=self._swd_reference.setdefault((n, seed), {}))
         result: dict = {"samples": n, "swd": {str(k): v for k, v in swd.items()},
                         "swd_average": float(np.mean(list(swd.values())))}
         if self.classifier is not None:

@@ -59,13 +59,19 @@ def laplacian_pyramid(images: np.ndarray, min_resolution: int = MIN_RESOLUTION) 
     return pyramid
 
 
+def _patch_corners(rng: np.random.Generator, n: int, h: int, w: int, per_image: int,
+                   size: int) -> tuple[np.ndarray, np.ndarray]:
+    ys = rng.integers(0, h - size + 1, (n, per_image))
+    xs = rng.integers(0, w - size + 1, (n, per_image))
+    return ys, xs
+
+
 def patch_descriptors(level: np.ndarray, rng: np.random.Generator,
                       per_image: int = NHOODS_PER_IMAGE, size: int = NHOOD_SIZE) -> np.ndarray:
     """``per_image`` random ``size`` x ``size`` neighbourhoods of every image of one pyramid
     level (NCHW), as rows ``(N * per_image, C * size * size)`` normalised per channel."""
     n, c, h, w = level.shape
-    ys = rng.integers(0, h - size + 1, (n, per_image))
-    xs = rng.integers(0, w - size + 1, (n, per_image))
+    ys, xs = _patch_corners(rng, n, h, w, per_image, size)
     offsets = np.arange(size)
     rows = (ys[..., None] + offsets)[:, :, :, None]   # (n, k, size, 1)
     cols = (xs[..., None] + offsets)[:, :, None, :]   # (n, k, 1, size)
@@ -77,6 +83,24 @@ def patch_descriptors(level: np.ndarray, rng: np.random.Generator,
     return patches.transpose(0, 3, 1, 2).reshape(len(patches), -1)
 
 
+def _directions(rng: np.random.Generator, dim: int, repeats: int,
+                directions: int) -> list[np.ndarray]:
+    """``repeats`` sets of ``directions`` random unit vectors, as (dim, directions) columns."""
+    drawn = []
+    for _ in range(repeats):
+        dirs = rng.standard_normal((dim, directions)).astype(np.float32)
+        drawn.append(dirs / np.sqrt((dirs ** 2).sum(axis=0, keepdims=True)))
+    return drawn
+
+
+def _sorted_projections(x: np.ndarray, directions: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.sort(dirs.T @ x.T, axis=1) for dirs in directions]  # sorting rows is faster
+
+
+def _distance(sorted_a: list[np.ndarray], sorted_b: list[np.ndarray]) -> float:
+    return float(np.mean([float(np.abs(a - b).mean()) for a, b in zip(sorted_a, sorted_b)]))
+
+
 def sliced_wasserstein(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
                        repeats: int = DIR_REPEATS, directions: int = DIRS_PER_REPEAT) -> float:
     """The sliced Wasserstein distance between two equal-sized sets of row vectors: the
@@ -84,26 +108,35 @@ def sliced_wasserstein(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
     difference between the sorted projections."""
     if len(a) != len(b):
         raise ValueError(f"the two sets must be the same size, got {len(a)} and {len(b)}")
-    distances = []
-    for _ in range(repeats):
-        dirs = rng.standard_normal((a.shape[1], directions)).astype(np.float32)
-        dirs /= np.sqrt((dirs ** 2).sum(axis=0, keepdims=True))
-        projected_a = np.sort(dirs.T @ a.T, axis=1)  # sorting contiguous rows is faster
-        projected_b = np.sort(dirs.T @ b.T, axis=1)
-        distances.append(float(np.abs(projected_a - projected_b).mean()))
-    return float(np.mean(distances))
+    dirs = _directions(rng, a.shape[1], repeats, directions)
+    return _distance(_sorted_projections(a, dirs), _sorted_projections(b, dirs))
 
 
 def swd_by_level(images_a: np.ndarray, images_b: np.ndarray, seed: int = 0,
-                 per_image: int = NHOODS_PER_IMAGE) -> dict[int, float]:
+                 per_image: int = NHOODS_PER_IMAGE,
+                 cache_b: dict | None = None) -> dict[int, float]:
     """SWD x 10^3 between two equal-sized NCHW image sets at every pyramid level, keyed by
-    the level's resolution (64, 32, 16 for the chapter's images)."""
+    the level's resolution (64, 32, 16 for the chapter's images).
+
+    ``cache_b``, a dict the caller keeps for one ``images_b`` and ``seed``, holds
+    ``images_b``'s sorted projections after the first call, so that measuring
+    several sets against the same reference images repeats none of its work. The
+    numbers are the same with or without it: every random draw is still made."""
     if len(images_a) != len(images_b):
         raise ValueError(f"compare equal-sized sets: {len(images_a)} and {len(images_b)} images")
     rng = np.random.default_rng([seed, 7])
+    cache = {} if cache_b is None else cache_b
+    levels_b = None if len(cache) else laplacian_pyramid(images_b)
     result = {}
-    for level_a, level_b in zip(laplacian_pyramid(images_a), laplacian_pyramid(images_b)):
+    for index, level_a in enumerate(laplacian_pyramid(images_a)):
         a = patch_descriptors(level_a, rng, per_image)
-        b = patch_descriptors(level_b, rng, per_image)
-        result[level_a.shape[2]] = 1e3 * sliced_wasserstein(a, b, rng)
+        if index in cache:
+            _patch_corners(rng, len(images_b), *level_a.shape[2:], per_image, NHOOD_SIZE)
+            dirs = _directions(rng, a.shape[1], DIR_REPEATS, DIRS_PER_REPEAT)
+        else:
+            levels_b = levels_b if levels_b is not None else laplacian_pyramid(images_b)
+            b = patch_descriptors(levels_b[index], rng, per_image)
+            dirs = _directions(rng, a.shape[1], DIR_REPEATS, DIRS_PER_REPEAT)
+            cache[index] = _sorted_projections(b, dirs)
+        result[level_a.shape[2]] = 1e3 * _distance(_sorted_projections(a, dirs), cache[index])
     return result
