@@ -21,7 +21,7 @@ import numpy as np
 
 from dcgan import backend as backends
 from dcgan.checkpoints import Checkpoint
-from dcgan.config import BN_INITS, PRESETS, Config
+from dcgan.config import BN_INITS, PRESETS, Config, preset_values
 from dcgan.datasets import (
     DATA_ROOT_ENV,
     DATASETS,
@@ -186,14 +186,14 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """The :class:`Config` of parsed options (raises ValueError on inconsistent values)."""
+    lr, batch_size = preset_values(args.preset, args.lr, args.batch_size)
     classes = tuple(c for arg in args.classes for c in arg.split(",") if c) if args.classes \
         else None
     return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
                   classes=classes,
                   num_images=args.num_images, num_workers=args.num_workers,
                   num_epochs=args.epochs or Config().num_epochs, preset=args.preset,
-                  batch_size=args.batch_size or PRESETS[args.preset]["batch_size"],
-                  lr=args.lr or PRESETS[args.preset]["lr"],
+                  batch_size=batch_size, lr=lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
                   bn_init=args.bn_init,
                   eval_every=args.eval_every,

@@ -43,7 +43,7 @@ import numpy as np
 
 from dcgan import backend as backends
 from dcgan.cli import Parser, non_negative_int, positive_float, positive_int
-from dcgan.config import BN_INITS, PRESETS, Config
+from dcgan.config import BN_INITS, PRESETS, Config, preset_values
 from dcgan.datasets import DATASETS
 from dcgan.devices import device_label
 from dcgan.runs import LOSS_PLOT_FILE, QUALITY_PLOT_FILE, default_run_path, read_metrics
@@ -430,8 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run every requested backend and write ``report.md`` and ``report.html``."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.batch_size = args.batch_size or PRESETS[args.preset]["batch_size"]
-    args.lr = args.lr or PRESETS[args.preset]["lr"]
+    args.lr, args.batch_size = preset_values(args.preset, args.lr, args.batch_size)
     if args.worker:
         return worker(args.worker, Path(args.out), args.train_argv, args.label)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]

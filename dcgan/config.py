@@ -33,6 +33,17 @@ PRESETS: dict[str, dict[str, float | int]] = {
 """Named learning rate and batch size: the chapter's (d2l.ai, PyTorch and MXNet tabs) and
 the DCGAN paper's (Radford et al. 2015, section 4). Everything else is the chapter's in both."""
 
+
+
+def preset_values(preset: str, lr: float | None = None,
+                  batch_size: int | None = None) -> tuple[float, int]:
+    """``(lr, batch_size)`` of the :data:`PRESETS` entry ``preset``, each overridden by a
+    value given explicitly (not None)."""
+    values = PRESETS[preset]
+    return (float(values["lr"]) if lr is None else lr,
+            int(values["batch_size"]) if batch_size is None else batch_size)
+
+
 BN_INITS = ("normal", "one")
 """How BatchNorm's scale and shift start: ``normal``, drawn from N(0, std) like every other
 parameter (the chapter's PyTorch and TensorFlow tabs), or ``one``, scale 1 and shift 0 (the

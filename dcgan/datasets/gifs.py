@@ -65,21 +65,23 @@ def _view_of(member: str) -> str | None:
     return next((view for view, variants in VIEWS.items() if variant in variants), None)
 
 
-def _gifs_in_tarball(path: Path) -> Iterator[tuple[str, bytes]]:
+def _gifs_in_tarball(path: Path) -> Iterator[tuple[str, str, bytes]]:
     try:
         with tarfile.open(path) as archive:
             for member in archive:
-                if member.isfile() and _view_of(member.name):
-                    yield member.name, archive.extractfile(member).read()
+                view = _view_of("/" + member.name) if member.isfile() else None
+                if view:
+                    yield view, member.name, archive.extractfile(member).read()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
         raise DatasetError(f"{path} is not a readable tarball ({err}); {PACKAGE_HINT}") from err
 
 
-def _gifs_in_folder(path: Path) -> Iterator[tuple[str, bytes]]:
+def _gifs_in_folder(path: Path) -> Iterator[tuple[str, str, bytes]]:
     for file in sorted(path.rglob("*.gif")):
         name = file.relative_to(path).as_posix()
-        if _view_of("/" + name):
-            yield name, file.read_bytes()
+        view = _view_of("/" + name)
+        if view:
+            yield view, name, file.read_bytes()
 
 
 def package_gifs(source: Path) -> Iterator[tuple[str, str, bytes]]:
@@ -88,9 +90,7 @@ def package_gifs(source: Path) -> Iterator[tuple[str, str, bytes]]:
     source = Path(source)
     if not source.exists():
         raise DatasetError(f"{source} does not exist; {PACKAGE_HINT}")
-    gifs = _gifs_in_folder(source) if source.is_dir() else _gifs_in_tarball(source)
-    for name, data in gifs:
-        yield _view_of("/" + name.lstrip("/")), name, data
+    yield from _gifs_in_folder(source) if source.is_dir() else _gifs_in_tarball(source)
 
 
 def write_frames(gifs: Iterable[tuple[str, str, bytes]], folder: Path,

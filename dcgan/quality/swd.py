@@ -126,17 +126,17 @@ def swd_by_level(images_a: np.ndarray, images_b: np.ndarray, seed: int = 0,
         raise ValueError(f"compare equal-sized sets: {len(images_a)} and {len(images_b)} images")
     rng = np.random.default_rng([seed, 7])
     cache = {} if cache_b is None else cache_b
-    levels_b = None if len(cache) else laplacian_pyramid(images_b)
+    levels_b = None
     result = {}
     for index, level_a in enumerate(laplacian_pyramid(images_a)):
         a = patch_descriptors(level_a, rng, per_image)
-        if index in cache:
+        if index in cache:  # draw b's corners anyway, so the directions stay the same
             _patch_corners(rng, len(images_b), *level_a.shape[2:], per_image, NHOOD_SIZE)
-            dirs = _directions(rng, a.shape[1], DIR_REPEATS, DIRS_PER_REPEAT)
         else:
             levels_b = levels_b if levels_b is not None else laplacian_pyramid(images_b)
             b = patch_descriptors(levels_b[index], rng, per_image)
-            dirs = _directions(rng, a.shape[1], DIR_REPEATS, DIRS_PER_REPEAT)
+        dirs = _directions(rng, a.shape[1], DIR_REPEATS, DIRS_PER_REPEAT)
+        if index not in cache:
             cache[index] = _sorted_projections(b, dirs)
         result[level_a.shape[2]] = 1e3 * _distance(_sorted_projections(a, dirs), cache[index])
     return result
