@@ -1,5 +1,5 @@
 """The contract every backend package (``dcgan.torch``, ``dcgan.tensorflow``,
-``dcgan.mxnet``) fulfils, written once.
+``dcgan.mxnet``, ``dcgan.jax``) fulfils, written once.
 
 A backend is a package with ``NAME`` and ``LAYOUT`` and four modules that
 mirror each other file for file, each defining the names of :data:`CONTRACT`:
@@ -37,13 +37,13 @@ import numpy as np
 from dcgan.config import Config
 from dcgan.shapes import Layout
 
-BackendName = Literal["torch", "tensorflow", "mxnet"]
-BACKENDS: tuple[BackendName, ...] = ("torch", "tensorflow", "mxnet")
+BackendName = Literal["torch", "tensorflow", "mxnet", "jax"]
+BACKENDS: tuple[BackendName, ...] = ("torch", "tensorflow", "mxnet", "jax")
 
 # The distribution a user installs for each backend (the pyproject extra of
 # the same name), and the module whose presence makes the backend usable.
 FRAMEWORK_MODULE: dict[str, str] = {"torch": "torch", "tensorflow": "tensorflow",
-                                    "mxnet": "mxnet"}
+                                    "mxnet": "mxnet", "jax": "flax"}
 
 
 @runtime_checkable
@@ -53,7 +53,7 @@ class Backend(Protocol):
     NAME: str
     """The backend's name, as in ``python -m dcgan.<NAME>.train``."""
     LAYOUT: Layout
-    """Image layout: ``"NCHW"`` (PyTorch, MXNet) or ``"NHWC"`` (TensorFlow)."""
+    """Image layout: ``"NCHW"`` (PyTorch, MXNet) or ``"NHWC"`` (TensorFlow, JAX)."""
 
     # blocks
     G_block: type

@@ -164,11 +164,12 @@ def measure_pipeline(backend: Any, batch_size: int, steps: int) -> dict[str, flo
 
 
 def framework_version(name: str) -> str:
-    """The installed version of the framework behind backend ``name``."""
+    """The installed version of the framework behind backend ``name`` (each backend is named
+    after its framework's distribution: torch, tensorflow, mxnet, jax)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version(backends.FRAMEWORK_MODULE[name])
+        return version(name)
     except PackageNotFoundError:
         return "?"
 

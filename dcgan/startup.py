@@ -70,3 +70,21 @@ def quiet_native_startup(noise: Sequence[str]) -> Iterator[None]:
             kept = [line for line in lines if not any(p.search(line) for p in patterns)]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def modules_hidden(names: Sequence[str]) -> Iterator[None]:
+    """Inside, ``import NAME`` raises ImportError for each of ``names`` not imported yet.
+
+    For optional imports inside a framework that would load another framework
+    (TensorFlow's TFLite module imports JAX when it is installed, to convert JAX
+    models): a backend package must not import another backend's framework."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 
+from dcgan import backend as backends
 from dcgan.checkpoints import CHECKPOINT_FILE, CheckpointError, load_checkpoint
 from dcgan.config import Config
 from dcgan.runs import METRICS_FILE, RunFolder, read_metrics
@@ -92,7 +93,7 @@ def test_a_foreign_file_is_not_taken_for_a_checkpoint(tmp_path):
 def test_a_checkpoint_resumes_only_in_the_backend_that_wrote_it(backend, tiny_image_folder,
                                                                 tmp_path):
     _train(backend, tiny_image_folder, tmp_path / "run", epochs=1)
-    other = next(name for name in ("torch", "tensorflow", "mxnet") if name != backend.NAME)
+    other = next(name for name in backends.BACKENDS if name != backend.NAME)
     with pytest.raises(CheckpointError, match=f"written by the {backend.NAME} backend"):
         load_checkpoint(tmp_path / "run" / CHECKPOINT_FILE, other)
 

@@ -9,7 +9,7 @@ import pytest
 
 from dcgan import backend as backends
 
-FRAMEWORKS = ("torch", "tensorflow", "mxnet")
+FRAMEWORKS = ("torch", "tensorflow", "mxnet", "jax")
 
 
 def frameworks_imported_by(code: str) -> list[str]:

@@ -17,7 +17,12 @@ import importlib
 import importlib.util
 import os
 
-from dcgan.startup import apply_environment_defaults, quiet_native_startup, verbose_requested
+from dcgan.startup import (
+    apply_environment_defaults,
+    modules_hidden,
+    quiet_native_startup,
+    verbose_requested,
+)
 
 
 def _load_triton_first() -> None:
@@ -58,7 +63,8 @@ _STARTUP_NOISE = (
     r"^To enable the following instructions: .* rebuild TensorFlow",
 )
 
-with quiet_native_startup(_STARTUP_NOISE):
+# TFLite's helpers import JAX when it is installed (for converting JAX models).
+with quiet_native_startup(_STARTUP_NOISE), modules_hidden(["jax"]):
     import tensorflow as _tf
 
     _tf.config.list_physical_devices("GPU")  # looks for a GPU now, inside the filter

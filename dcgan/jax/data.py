@@ -1,0 +1,93 @@
+"""The input pipeline in JAX: the image folder decoded once into memory, batched by index.
+
+Section "The Pokemon Dataset" of the chapter.
+
+JAX has no data loader of its own (Flax's examples use tf.data or Grain).
+Every dataset of this project fits in memory, so the files are decoded once
+with the shared ``dcgan.datasets.read_image`` (the same pixels as the other
+backends) into one uint8 array on the device, and each batch is gathered
+there by the epoch's order and scaled to [-1, 1] by a compiled function:
+the chapter's ``ToTensor`` and ``Normalize(0.5, 0.5)``, without a copy of
+float images on the host.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dcgan.datasets import labelled_images, read_image
+from dcgan.randomness import EpochBatches, EpochOrder
+
+# The chapter's ToTensor (x / 255) then Normalize(0.5, 0.5) ((x - 0.5) / 0.5), in
+# float32 as torchvision computes them, for each of the 256 pixel values: looking
+# the pixels up gives the other backends' numbers exactly (XLA may turn a division
+# by a constant into a multiplication, which rounds 255 to 1.0000001).
+_PIXEL_VALUES = (np.arange(256, dtype=np.float32) / np.float32(255) - np.float32(0.5)) \
+    / np.float32(0.5)
+
+
+@jax.jit
+def _to_input(images: jax.Array) -> jax.Array:
+    """uint8 HWC images as the nets' input, float32 in [-1, 1]."""
+    return jnp.asarray(_PIXEL_VALUES)[images]
+
+
+class InMemoryImages:
+    """An image folder held as one uint8 array (N, 64, 64, 3); iterating it gives the
+    batches ``(X, labels)`` of ``order``'s current epoch."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, order: EpochOrder,
+                 batch_size: int, device: jax.Device | None = None) -> None:
+        self.images = jax.device_put(images, device)
+        self.labels = labels
+        self.order = order
+        self.batch_size = batch_size
+
+    def __iter__(self) -> Iterator[tuple[jax.Array, np.ndarray]]:
+        indices = self.order.indices()
+        for start in range(0, len(indices), self.batch_size):
+            batch = indices[start:start + self.batch_size]
+            yield _to_input(self.images[jnp.asarray(batch)]), self.labels[batch]
+
+    def __len__(self) -> int:
+        return -(-len(self.order) // self.batch_size)
+
+
+def read_images(paths: list[Path], num_workers: int = 0) -> np.ndarray:
+    """The files decoded to one uint8 array (N, 64, 64, 3), ``num_workers`` threads at once."""
+    if num_workers:
+        with ThreadPoolExecutor(num_workers) as pool:
+            return np.stack(list(pool.map(read_image, paths)))
+    return np.stack([read_image(path) for path in paths])
+
+
+def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
+              shuffle: bool = True, seed: int = 0) -> EpochBatches:
+    """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
+
+    The images are decoded once, ``num_workers`` at a time (0: one after
+    another). Each epoch's order comes from ``seed`` and the epoch
+    (``dcgan.randomness``), so two runs, and a resumed run, see the same
+    batches. The :class:`InMemoryImages` is the result's ``loader``.
+    """
+    paths, labels = labelled_images(Path(folder))
+    order = EpochOrder(len(paths), seed, shuffle)
+    loader = InMemoryImages(read_images(paths, num_workers), np.asarray(labels), order,
+                            batch_size)
+    return EpochBatches(loader, order, batch_size)
+
+
+def as_tensor(array: np.ndarray, device: jax.Device | None = None) -> jax.Array:
+    """A float32 numpy array (NHWC) as a JAX array, on ``device`` if given."""
+    return jax.device_put(np.ascontiguousarray(array, dtype=np.float32), device)
+
+
+def as_numpy(tensor: jax.Array) -> np.ndarray:
+    """A JAX array as a numpy array (NHWC)."""
+    return np.asarray(tensor)
