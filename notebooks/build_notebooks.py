@@ -1,8 +1,8 @@
-"""Write the four notebooks of this folder from one description.
+"""Write the five notebooks of this folder from one description.
 
     python notebooks/build_notebooks.py
 
-The three framework notebooks follow the chapter section by section and
+The framework notebooks follow the chapter section by section and
 differ only where the framework does (imports, layout, the leaky ReLU
 layer), like the backends themselves; writing them from one description
 keeps them mirrored. The notebooks are committed without outputs
@@ -68,6 +68,17 @@ for alpha in alphas:
     Y.append(layer(x).asnumpy())''',
         "x": "mnp.zeros", "device": "auto",
     },
+    "jax": {
+        "title": "JAX / Flax NNX",
+        "layout": "NHWC",
+        "leaky_relu": '''import jax
+import jax.numpy as jnp
+
+alphas = [0, .2, .4, .6, .8, 1]
+x = jnp.arange(-2, 1, 0.1)
+Y = [jax.nn.leaky_relu(x, alpha) for alpha in alphas]''',
+        "x": "jnp.zeros", "device": "auto",
+    },
 }
 
 
@@ -81,7 +92,8 @@ def framework_notebook(name: str) -> nbformat.NotebookNode:
     layout = f["layout"]
     zeros = f["x"]
     zeros_import = {"torch": "import torch", "tensorflow": "import tensorflow as tf",
-                    "mxnet": "from mxnet import np as mnp"}[name]
+                    "mxnet": "from mxnet import np as mnp",
+                    "jax": "import jax.numpy as jnp"}[name]
     cells = [
         new_markdown_cell(f"""# Deep Convolutional GANs with {f['title']}
 
@@ -91,8 +103,8 @@ section, with the code of the `dcgan` package: `dcgan.{name}` holds the
 chapter's blocks, nets and training loop, so the book, the code and this
 notebook tell one story. Images here are {layout}{' (channels last, as Keras wants them)' if layout == 'NHWC' else ''}.
 
-The sibling notebooks do the same with the other two frameworks, and
-`compare_frameworks.ipynb` puts the three side by side."""),
+The sibling notebooks do the same with the other frameworks, and
+`compare_frameworks.ipynb` puts them side by side."""),
         new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
         new_code_cell(f"""%matplotlib inline
 # Import dcgan.{name} before the framework itself: it prepares the environment
@@ -151,9 +163,11 @@ for negative inputs it keeps a slope alpha instead of returning zero, so that
 gradients still flow through units that are switched off. With alpha = 0 it
 is the ordinary ReLU; with alpha = 1 it is the identity."""),
         new_code_cell(f"""{f['leaky_relu']}
-xs = x.asnumpy() if hasattr(x, "asnumpy") else x.numpy()
+import numpy as np
+
+xs = x.asnumpy() if hasattr(x, "asnumpy") else np.asarray(x)
 for alpha, y in zip(alphas, Y):
-    plt.plot(xs, y, label=f"alpha = {{alpha}}")
+    plt.plot(xs, np.asarray(y), label=f"alpha = {{alpha}}")
 plt.xlabel("x"); plt.ylabel("y"); plt.legend();"""),
         new_markdown_cell("""The discriminator block is a convolution, batch normalization and a leaky
 ReLU; with kernel 4, stride 2 and padding 1 it halves height and width:
@@ -172,7 +186,7 @@ print(discriminator(x).shape)"""),
 Both nets are trained with Adam (beta1 = 0.5, as the DCGAN paper recommends)
 and binary cross-entropy on the discriminator's logits, alternating one
 discriminator update and one generator update per batch. Every parameter
-starts from N(0, 0.02), drawn with numpy so that all three frameworks start
+starts from N(0, 0.02), drawn with numpy so that every framework starts
 from the same numbers. The figure below is redrawn after each epoch: the two
 losses, and the 21 images the generator draws from the same fixed noise."""),
         new_code_cell(f"""set_seed(SEED)
@@ -214,7 +228,7 @@ show_images(generate(net_G_, Z), LAYOUT, cols=8);"""),
 * Batch normalization (here in every block, the first discriminator block
   included, as in the chapter's code) and leaky ReLU in the discriminator
   keep the adversarial training stable.
-* The three frameworks compute the same thing from the same weights; where the
+* The frameworks compute the same thing from the same weights; where the
   book's tabs differ, `docs/framework-differences.md` says how and by how much.
 
 ## Exercises
@@ -240,7 +254,7 @@ show_images(generate(net_G_, Z), LAYOUT, cols=8);"""),
 
 def compare_notebook() -> nbformat.NotebookNode:
     cells = [
-        new_markdown_cell("""# The three frameworks side by side
+        new_markdown_cell("""# The frameworks side by side
 
 The same DCGAN in PyTorch, TensorFlow and MXNet, started from the same
 canonical weights, checked for parity, trained on the same data, and compared:
@@ -315,8 +329,8 @@ for name, b in available.items():
         new_code_cell("""fig, ax = plt.subplots(figsize=(7, 4))
 for name, history in histories.items():
     plot_losses(history, ax, label_suffix=f" ({name})")
-ax.set_title("losses of the three backends");"""),
-        new_markdown_cell("""Did the three learn the same thing? The quality metrics (`dcgan.quality`)
+ax.set_title("losses of the backends");"""),
+        new_markdown_cell("""Did they learn the same thing? The quality metrics (`dcgan.quality`)
 of each backend's generator, beside what held-out real images score:"""),
         new_code_cell("""from dcgan.quality import evaluate_net, quality_line
 

@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 def test_there_is_a_notebook_per_framework_and_one_side_by_side():
     names = {p.stem for p in NOTEBOOKS}
-    assert names == {"dcgan_torch", "dcgan_tensorflow", "dcgan_mxnet", "compare_frameworks"}
+    assert names == {f"dcgan_{name}" for name in backends.BACKENDS} | {"compare_frameworks"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
