@@ -1,6 +1,6 @@
 """The chapter's hyperparameters and the numerical constants, written once.
 
-Every backend reads its defaults from here, so the three implementations
+Every backend reads its defaults from here, so the implementations
 cannot drift apart. Where the book's three tabs disagree (learning rate and
 epochs differ in the TensorFlow tab), we follow the PyTorch and MXNet tabs;
 ``docs/framework-differences.md`` lists every such place.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# BatchNorm and Adam constants shared by all three backends. PyTorch and
+# BatchNorm and Adam constants shared by all backends. PyTorch and
 # Gluon use these by default; Keras does not (its BatchNormalization has
 # epsilon 1e-3 and momentum 0.99, its Adam epsilon 1e-7), so the TensorFlow
 # backend passes them explicitly.

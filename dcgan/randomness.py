@@ -9,7 +9,7 @@ the run. So
 * a run stopped anywhere and resumed from a checkpoint, which records the
   seed and the position, goes on with exactly the draws it would have made:
   the resumed run is the uninterrupted one;
-* all three backends see the same images in the same order and the same
+* all backends see the same images in the same order and the same
   noise, which keeps their runs comparable.
 
 The chapter draws ``Z`` with the framework's own generator (``torch.normal``,

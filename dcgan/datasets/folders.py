@@ -71,7 +71,7 @@ def _checked_size(path: Path) -> tuple[int, int]:
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DatasetError(
             f"{path} is not a PNG or JPEG image; every file in the image folder must be one "
-            f"(all three frameworks' pipelines read those). Convert it or move it out.")
+            f"(all the frameworks' pipelines read those). Convert it or move it out.")
     try:
         with Image.open(path) as image:
             image.verify()

@@ -7,7 +7,7 @@ channel instead of compositing it, and the three resizes differ (only PIL's
 antialiases when it shrinks). So the file formats and the chapter's
 ``Resize((64, 64))`` are done here, once, with Pillow, and each backend's
 pipeline applies the chapter's ``ToTensor`` and ``Normalize(0.5, 0.5)`` in
-its own framework: the three read the same pixels, bit for bit.
+its own framework: they all read the same pixels, bit for bit.
 """
 
 from __future__ import annotations

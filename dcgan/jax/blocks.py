@@ -22,8 +22,8 @@ from dcgan.config import BN_EPSILON, BN_MOMENTUM
 def batch_norm(channels: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
     """BatchNorm with the shared constants (Flax's momentum is the weight of the old
     running statistic, as Keras's and Gluon's), computing the variance as the mean of
-    squared deviations: Flax's faster E[x^2] - E[x]^2 loses digits that the parity tests
-    need."""
+    squared deviations, as the other frameworks do, not Flax's faster E[x^2] - E[x]^2,
+    which cancels digits when a channel's mean is large next to its spread."""
     return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
                          use_fast_variance=False, rngs=rngs)
 

@@ -6,7 +6,7 @@ The chapter composes ``Resize``, ``ToTensor`` and ``Normalize`` transform
 blocks and decodes in worker processes. We decode and resize with the shared
 ``dcgan.datasets.read_image`` (OpenCV's decoder, behind Gluon's, drops an
 alpha channel rather than compositing it, and its resize does not
-antialias), so that all three backends read the same pixels, apply the
+antialias), so that all backends read the same pixels, apply the
 chapter's other two operators as a plain function, and decode in worker
 threads: threads skip the copy of every batch through shared memory, which
 made training wait for data, and Gluon's transform blocks cannot run in

@@ -10,7 +10,7 @@ Where this differs from the chapter's MXNet tab:
 * ``trainer.step(1)`` instead of ``trainer.step(batch_size)``: the chapter's
   MXNet tab divides the gradient by the batch size (it minimises the mean
   loss), while its PyTorch tab minimises the sum. We minimise the sum in all
-  three backends so that they compute the same update;
+  backends so that they compute the same update;
 * Adam adds its epsilon where PyTorch does (:class:`Adam`);
 * BatchNorm scale and shift start from the shared N(0, 0.02) draw like the
   other tabs' (``init.Normal`` leaves them at 1 and 0);

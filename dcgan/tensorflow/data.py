@@ -4,7 +4,7 @@ Section "The Pokemon Dataset" of the chapter.
 
 The chapter's TF tab uses ``image_dataset_from_directory``; we list the files
 with the shared ``dcgan.datasets.labelled_images`` and decode and resize them
-with the shared ``dcgan.datasets.read_image`` instead, so that all three
+with the shared ``dcgan.datasets.read_image`` instead, so that all
 backends read exactly the same pixels (``tf.io.decode_image`` drops an alpha
 channel rather than compositing it, and ``tf.image.resize`` does not
 antialias), and build the ``tf.data`` pipeline (order, decode, scale to

@@ -5,7 +5,7 @@ Section "The Pokemon Dataset" of the chapter.
 The files are decoded and resized to 64x64 by the shared
 ``dcgan.datasets.read_image`` (the chapter's ``Resize((64, 64))`` as
 torchvision does it on a PIL image, with every file format read the same way
-in all three backends); ``ToTensor`` and ``Normalize`` are the chapter's.
+in all backends); ``ToTensor`` and ``Normalize`` are the chapter's.
 """
 
 from __future__ import annotations
