@@ -53,7 +53,7 @@ from dcgan.datasets.idx import (
     read_idx,
     write_image_folder,
 )
-from dcgan.datasets.images import IMAGE_SIZE, read_image, to_rgb
+from dcgan.datasets.images import IMAGE_SIZE, decode_images, read_image, to_rgb
 from dcgan.datasets.sprites import SPRITE_CLASSES, SPRITES_VERSION, draw_sprite, sprites
 
 DATASETS: dict[str, Callable[[Path, int], Path]] = {
@@ -85,8 +85,8 @@ def image_folder(dataset: str = "pokemon", data_dir: str | os.PathLike | None = 
 __all__ = [
     "DATASETS", "DATA_ROOT_ENV", "DatasetError", "FASHION_MNIST", "IMAGE_SIZE", "IMAGE_SUFFIXES",
     "IdxDataset", "OFFLINE_HINT", "POKEMON", "RemoteArchive", "SPRITES_VERSION",
-    "SPRITE_CLASSES", "class_names", "default_data_root", "digest_of", "download",
-    "draw_sprite", "extract_zip", "fetch_archive", "fetch_idx_dataset", "image_folder",
-    "labelled_images", "list_images", "read_idx", "read_image", "select_classes", "sprites",
-    "to_rgb", "write_image_folder",
+    "SPRITE_CLASSES", "class_names", "decode_images", "default_data_root", "digest_of",
+    "download", "draw_sprite", "extract_zip", "fetch_archive", "fetch_idx_dataset",
+    "image_folder", "labelled_images", "list_images", "read_idx", "read_image",
+    "select_classes", "sprites", "to_rgb", "write_image_folder",
 ]

@@ -13,9 +13,10 @@ its own framework: they all read the same pixels, bit for bit.
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -65,6 +66,15 @@ def read_image(path: str | Path, size: int = IMAGE_SIZE) -> np.ndarray:
     if rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.BILINEAR)
     return np.array(rgb, dtype=np.uint8)  # writable, as torch.from_numpy wants
+
+
+def decode_images(paths: Sequence[str | Path], num_workers: int = 0) -> np.ndarray:
+    """The files as one uint8 array (N, 64, 64, 3), each read by :func:`read_image`,
+    ``num_workers`` threads at a time (0: one after another)."""
+    if num_workers:
+        with ThreadPoolExecutor(num_workers) as pool:
+            return np.stack(list(pool.map(read_image, paths)))
+    return np.stack([read_image(path) for path in paths])
 
 
 @dataclass(frozen=True)

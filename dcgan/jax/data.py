@@ -13,7 +13,6 @@ float images on the host.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -21,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dcgan.datasets import labelled_images, read_image
+from dcgan.datasets import decode_images, labelled_images
 from dcgan.randomness import EpochBatches, EpochOrder
 
 # The chapter's ToTensor (x / 255) then Normalize(0.5, 0.5) ((x - 0.5) / 0.5), in
@@ -38,7 +37,7 @@ def _to_input(images: jax.Array) -> jax.Array:
     return jnp.asarray(_PIXEL_VALUES)[images]
 
 
-class InMemoryImages:
+class _InMemoryImages:
     """An image folder held as one uint8 array (N, 64, 64, 3); iterating it gives the
     batches ``(X, labels)`` of ``order``'s current epoch."""
 
@@ -59,14 +58,6 @@ class InMemoryImages:
         return -(-len(self.order) // self.batch_size)
 
 
-def read_images(paths: list[Path], num_workers: int = 0) -> np.ndarray:
-    """The files decoded to one uint8 array (N, 64, 64, 3), ``num_workers`` threads at once."""
-    if num_workers:
-        with ThreadPoolExecutor(num_workers) as pool:
-            return np.stack(list(pool.map(read_image, paths)))
-    return np.stack([read_image(path) for path in paths])
-
-
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
               shuffle: bool = True, seed: int = 0) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
@@ -74,11 +65,11 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     The images are decoded once, ``num_workers`` at a time (0: one after
     another). Each epoch's order comes from ``seed`` and the epoch
     (``dcgan.randomness``), so two runs, and a resumed run, see the same
-    batches. The :class:`InMemoryImages` is the result's ``loader``.
+    batches. The :class:`_InMemoryImages` is the result's ``loader``.
     """
     paths, labels = labelled_images(Path(folder))
     order = EpochOrder(len(paths), seed, shuffle)
-    loader = InMemoryImages(read_images(paths, num_workers), np.asarray(labels), order,
+    loader = _InMemoryImages(decode_images(paths, num_workers), np.asarray(labels), order,
                             batch_size)
     return EpochBatches(loader, order, batch_size)
 

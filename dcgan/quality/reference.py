@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcgan.datasets import DatasetError, class_names, labelled_images, read_image
+from dcgan.datasets import DatasetError, class_names, decode_images, labelled_images
 from dcgan.quality.classifier import RECIPE, ReferenceClassifier, cache_key, train_classifier
 from dcgan.quality.metrics import (
     class_histogram,
@@ -27,7 +27,7 @@ CLASSIFIER_CACHE = "reference-classifiers"
 
 def read_images(paths: list[Path]) -> np.ndarray:
     """Image files as NHWC float32 in [-1, 1], read as every backend's pipeline reads them."""
-    return np.stack([read_image(p) for p in paths]).astype(np.float32) / 127.5 - 1
+    return decode_images(paths).astype(np.float32) / 127.5 - 1
 
 
 def classifier_folder(folder: Path) -> Path:
