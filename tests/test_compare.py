@@ -36,7 +36,7 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(backends, "missing_reason", _unavailable)
-        status = compare.main(["--backends", "torch,tensorflow,mxnet", *TINY_JOB,
+        status = compare.main(["--backends", ",".join(backends.BACKENDS), *TINY_JOB,
                                "--bn-init", "one", "--out", str(out)])
     ran = [n for n in backends.BACKENDS if _unavailable(n) is None]
     return out, status, ran, [n for n in backends.BACKENDS if n not in ran]
