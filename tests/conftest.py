@@ -1,9 +1,14 @@
 """Fixtures shared by the test suite.
 
-``backend`` parametrizes a test over the three backends of
-``dcgan.backend.BACKENDS``; a backend whose framework is not installed is
-skipped with the reason, never failed. Run one backend with
-``pytest -k torch`` (or ``tensorflow``, ``mxnet``).
+``backend`` parametrizes a test over the backends of ``dcgan.backend.BACKENDS``;
+a backend whose framework is not installed is skipped with the reason, never
+failed. Run one backend with ``pytest -k torch`` (or ``tensorflow``, ``mxnet``,
+``jax``).
+
+A test that uses two or more backends carries the mark ``several_frameworks``:
+tox's ``all`` environment, the only one with every framework, runs just those,
+since each backend's own tests have run in its own environment. A test that asks
+for a second backend without the mark fails, so that none is left out of CI.
 """
 
 from __future__ import annotations
@@ -18,12 +23,34 @@ from dcgan import backend as backends
 from dcgan.datasets import sprites
 from dcgan.shapes import array_in_layout
 
+_requested: set[str] = set()
+
 
 def _load(name: str):
+    _requested.add(name)
     reason = backends.missing_reason(name)
     if reason is not None:
         pytest.skip(f"{name} backend: {reason}")
     return backends.load(name)
+
+
+def _backend_names(value) -> set[str]:
+    """The backends a fixture's value holds: one backend, or a tuple of them."""
+    if isinstance(value, tuple):
+        return set().union(*map(_backend_names, value))
+    name = getattr(value, "NAME", None)
+    return {name} if name in backends.BACKENDS else set()
+
+
+@pytest.fixture(autouse=True)
+def _several_frameworks_are_marked(request):
+    """Fails a test that uses two backends (installed or not) without the mark."""
+    _requested.clear()
+    yield
+    used = _requested.union(*map(_backend_names, request.node.funcargs.values()))
+    if len(used) > 1 and request.node.get_closest_marker("several_frameworks") is None:
+        pytest.fail(f"{request.node.name} uses the backends {sorted(used)}: mark it "
+                    "@pytest.mark.several_frameworks so that tox's all environment runs it")
 
 
 @pytest.fixture(params=backends.BACKENDS, scope="session")

@@ -91,6 +91,7 @@ def test_plain_relu_and_a_class_subset_work_from_the_command_line(backend, tiny_
     assert row["examples"] == 4
 
 
+@pytest.mark.several_frameworks
 def test_samples_are_drawn_from_weights_another_backend_wrote(backend, load_backend, tmp_path):
     """python -m dcgan.<backend>.sample, from canonical weights any backend can write."""
     from conftest import nets_from

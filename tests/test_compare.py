@@ -12,6 +12,8 @@ from dcgan import backend as backends
 from dcgan import compare
 from dcgan.weights import load_weights
 
+pytestmark = pytest.mark.several_frameworks
+
 TINY_JOB = ["--epochs", "1", "--num-images", "8", "--batch-size", "4", "--num-workers", "0"]
 SECTIONS = ("## Losses", "## Backends", "## Sample quality", "## Final samples",
             "## Parity from the shared initial weights")

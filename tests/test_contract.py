@@ -36,6 +36,7 @@ def test_the_framework_free_core_imports_no_framework():
     assert frameworks_imported_by(core) == []
 
 
+@pytest.mark.several_frameworks
 @pytest.mark.parametrize("name", backends.BACKENDS)
 def test_loading_a_backend_imports_only_its_own_framework(name):
     reason = backends.missing_reason(name)

@@ -97,6 +97,7 @@ def test_the_endpoints_of_a_walk_are_the_samples_of_the_two_seeds(backend, weigh
         assert np.abs(walk_image[:, 64 * column:64 * (column + 1)] - sample).max() <= 1
 
 
+@pytest.mark.several_frameworks
 def test_every_backend_draws_the_same_walk(weights_file):
     names = backends.available()
     if len(names) < 2:

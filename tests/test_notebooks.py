@@ -8,11 +8,18 @@ import pytest
 from dcgan import backend as backends
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+SIDE_BY_SIDE = "compare_frameworks"
+
+
+def _marked(path: Path):
+    """The side-by-side notebook runs every installed framework in one kernel."""
+    marks = [pytest.mark.several_frameworks] if path.stem == SIDE_BY_SIDE else []
+    return pytest.param(path, marks=marks, id=path.stem)
 
 
 def test_there_is_a_notebook_per_framework_and_one_side_by_side():
     names = {p.stem for p in NOTEBOOKS}
-    assert names == {f"dcgan_{name}" for name in backends.BACKENDS} | {"compare_frameworks"}
+    assert names == {f"dcgan_{name}" for name in backends.BACKENDS} | {SIDE_BY_SIDE}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -45,7 +52,7 @@ def _needed_backend(path: Path) -> str | None:
     return stem if stem in backends.BACKENDS else None
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [_marked(p) for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra")
     nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra")

@@ -93,6 +93,7 @@ BLOCK_CASES = [(net, i) for net, blocks in BLOCK_INPUTS.items() for i in blocks]
 @pytest.mark.parametrize("training", [True, False], ids=["batch-stats", "running-stats"])
 @pytest.mark.parametrize("net_name, index", BLOCK_CASES,
                          ids=[f"{n}[{i}]" for n, i in BLOCK_CASES])
+@pytest.mark.several_frameworks
 def test_each_block_gives_the_same_output(pair, net_name, index, training):
     weights = reference_weights()
     x = np.random.default_rng(index).uniform(-1, 1, BLOCK_INPUTS[net_name][index]).astype(
@@ -107,6 +108,7 @@ def test_each_block_gives_the_same_output(pair, net_name, index, training):
 
 @pytest.mark.parametrize("training", [True, False], ids=["batch-stats", "running-stats"])
 @pytest.mark.parametrize("net_name", ["net_G", "net_D"])
+@pytest.mark.several_frameworks
 def test_each_net_gives_the_same_output(pair, net_name, training):
     weights = reference_weights()
     shape = (8, 100, 1, 1) if net_name == "net_G" else (8, 3, 64, 64)
@@ -136,6 +138,7 @@ def step_inputs(seed: int, batch_size: int = 8):
             rng.standard_normal((batch_size, 100, 1, 1)).astype(np.float32))
 
 
+@pytest.mark.several_frameworks
 def test_the_pipelines_give_the_same_images_in_the_same_order(pair, tiny_image_folder):
     a, b = pair
     epochs = 2  # the second epoch has its own order, the same in both
@@ -149,6 +152,7 @@ def test_the_pipelines_give_the_same_images_in_the_same_order(pair, tiny_image_f
                                        array_to_nchw(b.as_numpy(X_b), b.LAYOUT), atol=1e-6)
 
 
+@pytest.mark.several_frameworks
 def test_one_training_step_gives_the_same_losses_and_weights(pair):
     weights = init_weights(0)
     X, Z = step_inputs(100)
@@ -161,6 +165,7 @@ def test_one_training_step_gives_the_same_losses_and_weights(pair):
     assert moved > 10 * TOLERANCE, "the step must move the weights well beyond the tolerance"
 
 
+@pytest.mark.several_frameworks
 def test_running_statistics_follow_each_frameworks_rule(pair):
     """PyTorch and Keras update running statistics in every training-mode forward pass;
     PyTorch averages the unbiased batch variance, Keras the biased one (a factor n/(n-1),
@@ -185,6 +190,7 @@ def test_running_statistics_follow_each_frameworks_rule(pair):
                 assert difference <= max(TOLERANCE, bessel_bound), name
 
 
+@pytest.mark.several_frameworks
 def test_ten_steps_stay_within_the_documented_drift(pair):
     """Ten steps on a fixed sequence of batches and noise, with the parity epsilon (from the
     second step on Adam's moments and bias corrections matter too): float32 rounding makes
@@ -230,6 +236,7 @@ def test_export_import_export_gives_identical_bytes(backend, tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
+@pytest.mark.several_frameworks
 def test_weights_trained_in_one_backend_give_the_same_samples_in_another(pair, tmp_path):
     trained_in, loaded_into = pair
     net_D, net_G = nets_from(trained_in, init_weights(1))

@@ -127,6 +127,7 @@ def test_the_classifier_is_cached_in_the_data_root(data, reference):
     np.testing.assert_array_equal(again.classifier.weights[0], reference.classifier.weights[0])
 
 
+@pytest.mark.several_frameworks
 def test_every_backend_measures_the_same_weights_alike(reference):
     names = backends.available()
     if len(names) < 2:

@@ -49,6 +49,7 @@ def test_same_padding_of_a_stride_2_transposed_conv_crops_one_pixel_on_each_side
 
 
 @pytest.mark.parametrize("block", ["G_block", "D_block"])
+@pytest.mark.several_frameworks
 def test_blocks_compute_what_the_pytorch_blocks_compute(tfb, load_backend, block):
     torch_backend = load_backend("torch")
     weights = {"conv": np.random.default_rng(0).normal(0, 0.1, (3, 8, 4, 4)).astype(np.float32)}
