@@ -88,6 +88,11 @@ class Backend(Protocol):
         """``net`` with its weights on ``device`` (from ``resolve_device``), ready for inputs
         made there by ``as_tensor(array, device)``; returns the net."""
 
+    def use_precision(self, precision: str, device: Any) -> str:
+        """Make ``precision`` (``dcgan.precision``: auto, fp32, tf32, bf16, fp16) the
+        process's arithmetic on ``device``, before the nets are built; returns the resolved
+        name. A precision the backend cannot run there raises ValueError naming it."""
+
     # data
     def load_data(self, folder: Path, batch_size: int, num_workers: int = 0,
                   shuffle: bool = True, seed: int = 0) -> Iterable[tuple[Any, Any]]:
@@ -170,7 +175,7 @@ class Backend(Protocol):
 CONTRACT: dict[str, tuple[str, ...]] = {
     "blocks": ("G_block", "D_block"),
     "nets": ("net_G", "net_D", "forward", "layers", "to_canonical", "from_canonical",
-             "to_device"),
+             "to_device", "use_precision"),
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
               "make_step", "set_seed", "resolve_device", "generate", "save_weights",

@@ -14,6 +14,11 @@ weights and the same random batches:
   and the share of a training epoch spent waiting for data.
 * peak memory (resident set) of the process.
 
+``--precision fp32,bf16`` measures both step modes at each precision in one
+run (``dcgan.precision``; on the CPU: fp32, bf16, fp16) and prints each
+backend's ratio of the default step at bf16 to fp32; a precision a backend
+refuses is a row with its reason.
+
 The two step modes run ``--repeats`` times each, alternating (default, eager,
 default, ...), and the table shows each mode's fastest run, as for the
 matmul rate: on a shared machine a slower run measures a busy neighbour, not
@@ -38,12 +43,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from dcgan import backend as backends
 from dcgan.cli import Parser, non_negative_int, positive_int
+from dcgan.precision import CPU_PRECISIONS
 from dcgan.shapes import Layer, array_in_layout, discriminator_layers, generator_layers
 from dcgan.startup import FRAMEWORK_DEFAULTS_ENV
 
@@ -174,11 +180,14 @@ def framework_version(name: str) -> str:
         return "?"
 
 
-def worker(name: str, mode: str, batch_size: int, steps: int, warmup: int) -> dict[str, Any]:
-    """One measurement in this process; returns its JSON row."""
+def worker(name: str, mode: str, batch_size: int, steps: int, warmup: int,
+           precision: str = "fp32") -> dict[str, Any]:
+    """One measurement in this process, on the CPU at ``precision``; returns its JSON row."""
     backend = backends.load(name)
     row: dict[str, Any] = {"backend": name, "mode": mode, "batch_size": batch_size,
                            "version": framework_version(name)}
+    if mode != "pipeline":
+        row["precision"] = backend.use_precision(precision, backend.resolve_device("cpu"))
     if mode == "pipeline":
         row.update(measure_pipeline(backend, batch_size, steps))
     else:
@@ -187,14 +196,18 @@ def worker(name: str, mode: str, batch_size: int, steps: int, warmup: int) -> di
     return row
 
 
-def run_in_subprocess(name: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_in_subprocess(name: str, mode: str, args: argparse.Namespace,
+                      precision: str = "fp32") -> dict[str, Any]:
     """Run :func:`worker` in a fresh process; a failure becomes a row with its reason."""
+    failed = {"backend": name, "mode": mode, "batch_size": args.batch_size}
+    if mode != "pipeline":
+        failed["precision"] = precision
     reason = backends.missing_reason(name)
     if reason is not None:
-        return {"backend": name, "mode": mode, "batch_size": args.batch_size, "error": reason}
+        return {**failed, "error": reason}
     command = [sys.executable, "-m", "dcgan.bench", "--worker", name, "--mode", mode,
                "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-               "--warmup", str(args.warmup)]
+               "--warmup", str(args.warmup), "--precision", precision]
     env = dict(os.environ)
     if mode == "eager":
         env[FRAMEWORK_DEFAULTS_ENV] = "1"
@@ -202,8 +215,7 @@ def run_in_subprocess(name: str, mode: str, args: argparse.Namespace) -> dict[st
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"backend": name, "mode": mode, "batch_size": args.batch_size,
-                "error": f"exit {result.returncode}: {tail}"}
+        return {**failed, "error": f"exit {result.returncode}: {tail}"}
     return json.loads(lines[-1])
 
 
@@ -218,12 +230,14 @@ def fastest_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def measure_backend(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """One row per mode for backend ``name``: the step modes' fastest runs, then the pipeline."""
-    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    """One row per step mode and precision for backend ``name`` (the fastest of the
+    alternating runs), then the pipeline's."""
+    cases = [(mode, precision) for precision in args.precision for mode in MODES]
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {case: [] for case in cases}
     for _ in range(args.repeats):
-        for mode in MODES:
-            runs[mode].append(run_in_subprocess(name, mode, args))
-    return [fastest_run(runs[mode]) for mode in MODES] + [
+        for mode, precision in cases:
+            runs[mode, precision].append(run_in_subprocess(name, mode, args, precision))
+    return [fastest_run(runs[case]) for case in cases] + [
         run_in_subprocess(name, "pipeline", args)]
 
 
@@ -236,26 +250,48 @@ def print_table(rows: list[dict[str, Any]], gflops: float, flops: float,
           f"arithmetic bound {bound:.1f} examples/sec")
     if repeats > 1:
         print(f"steps: the fastest of {repeats} alternating runs per mode")
-    print(f"{'backend':<11} {'mode':<9} {'batch':>5} {'examples/s':>11} {'of bound':>9} "
-          f"{'data wait':>9} {'peak MiB':>9}  version")
+    print(f"{'backend':<11} {'mode':<9} {'precision':<9} {'batch':>5} {'examples/s':>11} "
+          f"{'of bound':>9} {'data wait':>9} {'peak MiB':>9}  version")
     for r in rows:
+        start = f"{r['backend']:<11} {r['mode']:<9} {r.get('precision', ''):<9} " \
+                f"{r['batch_size']:>5}"
         if "error" in r:
-            print(f"{r['backend']:<11} {r['mode']:<9} {r['batch_size']:>5}  {r['error']}")
+            print(f"{start}  {r['error']}")
             continue
         fraction = f"{r['bound_fraction']:.2f}" if "bound_fraction" in r else ""
         wait = f"{r['data_wait_fraction']:.1%}" if "data_wait_fraction" in r else ""
-        print(f"{r['backend']:<11} {r['mode']:<9} {r['batch_size']:>5} "
-              f"{r['examples_per_sec']:>11.1f} {fraction:>9} {wait:>9} "
+        print(f"{start} {r['examples_per_sec']:>11.1f} {fraction:>9} {wait:>9} "
               f"{r['peak_memory_mb']:>9.0f}  {r['version']}")
-    speedups = []
-    for name in {r["backend"] for r in rows}:
-        by_mode = {r["mode"]: r for r in rows if r["backend"] == name and "error" not in r}
-        if "default" in by_mode and "eager" in by_mode:
-            ratio = (by_mode["default"]["examples_per_sec"]
-                     / by_mode["eager"]["examples_per_sec"])
-            speedups.append(f"{name} {ratio:.2f}x")
-    if speedups:
-        print("default step against the chapter's step: " + ", ".join(sorted(speedups)))
+    _print_ratios(rows, "default step against the chapter's step",
+                  lambda r: r.get("precision") == "fp32", "mode", "default", "eager")
+    for precision in sorted({r["precision"] for r in rows if r.get("precision", "fp32") != "fp32"}):
+        _print_ratios(rows, f"{precision} default step against fp32's",
+                      lambda r: r["mode"] == "default", "precision", precision, "fp32")
+
+
+def _print_ratios(rows: list[dict[str, Any]], title: str, among: Callable[[dict], bool],
+                  key: str, faster: str, slower: str) -> None:
+    """One line of each backend's examples/sec ratio between the rows whose ``key`` is
+    ``faster`` and ``slower``, among the successful rows that ``among`` keeps."""
+    ratios = []
+    for name in sorted({r["backend"] for r in rows}):
+        kept = {r[key]: r for r in rows if r["backend"] == name and "error" not in r
+                and r["mode"] in MODES and among(r)}
+        if faster in kept and slower in kept:
+            ratio = kept[faster]["examples_per_sec"] / kept[slower]["examples_per_sec"]
+            ratios.append(f"{name} {ratio:.2f}x")
+    if ratios:
+        print(f"{title}: " + ", ".join(ratios))
+
+
+def precision_list(text: str) -> list[str]:
+    """``--precision``'s comma-separated CPU precisions, checked (argparse's type)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    wrong = [name for name in names if name not in CPU_PRECISIONS]
+    if not names or wrong:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: choose from {', '.join(CPU_PRECISIONS)}, separated by commas")
+    return list(dict.fromkeys(names))
 
 
 def build_parser() -> Parser:
@@ -270,6 +306,10 @@ def build_parser() -> Parser:
     parser.add_argument("--warmup", type=non_negative_int, default=3, help="untimed steps first")
     parser.add_argument("--repeats", type=positive_int, default=3,
                         help="runs of each step mode, alternating; the fastest is shown")
+    parser.add_argument("--precision", type=precision_list, default=["fp32"],
+                        metavar="P[,P...]",
+                        help="the step's arithmetic on the CPU, several separated by commas "
+                             "(fp32,bf16 measures both in one run): fp32, bf16 or fp16")
     parser.add_argument("--json", action="store_true", help="one JSON line per measurement")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)
@@ -282,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args.worker, args.mode, args.batch_size, args.steps,
-                                args.warmup)))
+                                args.warmup, args.precision[0])))
         return 0
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     unknown = [n for n in names if n not in backends.BACKENDS]

@@ -41,6 +41,7 @@ from dcgan.latent import (
 )
 from dcgan.loop import TrainingDiverged, TrainingInterrupted
 from dcgan.plotting import display_images, save_image_grid
+from dcgan.precision import PRECISIONS
 from dcgan.quality.probe import FULL_SAMPLES, QualityProbe
 from dcgan.quality.reference import QualityReference, reference_classifier
 from dcgan.runs import CANONICAL_WEIGHTS_FILE, CONFIG_FILE, RunFolder
@@ -110,6 +111,11 @@ def _preset_text(name: str) -> str:
     return f"lr {PRESETS[name]['lr']}, batch {PRESETS[name]['batch_size']}"
 
 
+PRECISION_HELP = ("the arithmetic: fp32, tf32 (a GPU's TensorFloat-32), bf16 or fp16 (mixed "
+                  "precision: float32 weights, 16-bit convolutions); auto is fp32 on the CPU "
+                  "and tf32 on a GPU (dcgan/precision.py says why)")
+
+
 def build_parser(backend: str) -> argparse.ArgumentParser:
     """The options of a training run; defaults are the chapter's, from :class:`Config`."""
     d = Config()
@@ -172,6 +178,8 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     run.add_argument("--device", choices=DEVICES, default=d.device,
                      help="auto takes a GPU when the framework sees one; cuda is another "
                           "name for gpu")
+    run.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                     help=PRECISION_HELP)
     run.add_argument("--out", default=None, metavar="DIR",
                      help=f"run folder (default: runs/{backend}-<time>)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR",
@@ -200,7 +208,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   init_from=str(weights_file(args.init_from, "--init-from"))
                   if args.init_from else None,
                   seed=args.seed, device=requested_device(args.device),
-                  out=args.out)
+                  precision=args.precision, out=args.out)
 
 
 def _image_folder_with_warnings(config: Config, prog: str) -> Path:
@@ -256,6 +264,7 @@ def _prepare(args: argparse.Namespace, backend: Any,
         run, checkpoint, config = None, None, _new_config(args)
     folder = _image_folder_with_warnings(config, prog)
     device = backend.resolve_device(config.device)
+    config = dataclasses.replace(config, precision=backend.use_precision(config.precision, device))
     reference = quality_reference(config, folder)
     if run is None:
         run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
@@ -332,6 +341,7 @@ def build_sample_parser(backend: str) -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=DEVICES, default="auto",
                         help="auto takes a GPU when the framework sees one; cuda is another "
                              "name for gpu")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto", help=PRECISION_HELP)
     parser.add_argument("--out", default="samples.png", metavar="PNG",
                         help="the picture's file (--interpolate also writes a .gif beside it)")
     parser.add_argument("--verbose", action="store_true",
@@ -429,6 +439,7 @@ def sample_main(backend_name: str, argv: list[str] | None = None) -> int:
                 parse_arithmetic(args.arithmetic, classifier.classes)
         backend = backends.load(backend_name)
         device = backend.resolve_device(requested_device(args.device))
+        backend.use_precision(args.precision, device)
     except (ValueError, DatasetError) as err:  # WeightsError is a ValueError
         parser.error(str(err))
     net_G = backend.net_G(args.latent_dim)

@@ -46,6 +46,7 @@ from dcgan.cli import Parser, non_negative_int, positive_float, positive_int
 from dcgan.config import BN_INITS, PRESETS, Config, preset_values
 from dcgan.datasets import DATASETS
 from dcgan.devices import device_label
+from dcgan.precision import CPU_PRECISIONS
 from dcgan.runs import LOSS_PLOT_FILE, QUALITY_PLOT_FILE, default_run_path, read_metrics
 from dcgan.shapes import array_in_layout, array_to_nchw
 from dcgan.weights import init_weights, save_weights
@@ -152,7 +153,8 @@ def train_argv(args: argparse.Namespace, name: str, out: Path, seed: int | None 
     argv = ["--dataset", args.dataset, "--epochs", str(args.epochs), "--preset", args.preset,
             "--batch-size", str(args.batch_size), "--lr", str(args.lr),
             "--num-images", str(args.num_images), "--num-workers", str(args.num_workers),
-            "--seed", str(seed), "--device", "cpu", "--eval-every", str(args.eval_every),
+            "--seed", str(seed), "--device", "cpu", "--precision", args.precision,
+            "--eval-every", str(args.eval_every),
             "--init-from", str(initial_weights_file(out, seed, args.seed)),
             "--out", str(out / (label or name))]
     if args.data_root:
@@ -374,6 +376,7 @@ def write_reports(out: Path, args: argparse.Namespace,
     title = f"DCGAN in {len({r.backend for r in results})} frameworks: {args.dataset}, {epochs}"
     setup = (f"Same initial weights ({INITIAL_WEIGHTS_FILE}, seed {args.seed}), images, order, "
              f"noise and hyperparameters (batch size {args.batch_size}, lr {args.lr}, "
+             f"precision {args.precision}, "
              f"BatchNorm scale and shift starting at "
              f"{'1 and 0' if args.bn_init == 'one' else 'N(0, 0.02)'}, "
              f"{args.num_images} images where the dataset is synthetic); each backend in its "
@@ -415,6 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-every", metavar="N", type=non_negative_int,
                         default=d.eval_every,
                         help="measure each run's sample quality every N epochs (0: never)")
+    parser.add_argument("--precision", choices=CPU_PRECISIONS, default="fp32",
+                        help="every run's arithmetic on the CPU (dcgan/precision.py); a "
+                             "backend that cannot run it is reported with the reason")
     parser.add_argument("--seed-spread", action=argparse.BooleanOptionalAction, default=True,
                         help="train the first backend again from seed + 1, so the report "
                              "can read the frameworks' gap against a gap between two seeds")

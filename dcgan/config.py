@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dcgan.precision import PRECISIONS
+
 # BatchNorm and Adam constants shared by all backends. PyTorch and
 # Gluon use these by default; Keras does not (its BatchNormalization has
 # epsilon 1e-3 and momentum 0.99, its Adam epsilon 1e-7), so the TensorFlow
@@ -98,6 +100,7 @@ class Config:
     out: str | None = None
     num_workers: int = 2
     eager: bool = False
+    precision: str = "auto"
     init_from: str | None = None
     eval_every: int = 1
 
@@ -114,6 +117,9 @@ class Config:
         if self.bn_init not in BN_INITS:
             raise ValueError(f"bn_init must be one of {', '.join(BN_INITS)}, got "
                              f"{self.bn_init!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                             f"{self.precision!r}")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if not self.lr > 0:

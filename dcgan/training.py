@@ -44,6 +44,7 @@ class TrainHooks:
     generate: Callable[[Any, Any], np.ndarray]
     resolve_device: Callable[[str], Any]
     to_device: Callable[[Any, Any], Any]
+    use_precision: Callable[[str, Any], str]
     device_scope: Callable[[Any], Any] = lambda device: contextlib.nullcontext()
 
 
@@ -56,12 +57,14 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
     The chapter draws every parameter from N(0, 0.02) with its framework's
     generator; we draw the same distribution with numpy (``dcgan.weights``) so
     that all backends start alike (BatchNorm's scale and shift as
-    ``config.bn_init`` says), or load ``config.init_from``. Then Adam for
+    ``config.bn_init`` says), or load ``config.init_from``; ``config.precision``
+    is the arithmetic (``dcgan.precision``). Then Adam for
     each net, a checkpoint's state if resuming, the backend's ``make_step``, and
     the epochs (:func:`fit`).
     """
     config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
     device = device or hooks.resolve_device("auto")
+    hooks.use_precision(config.precision, device)
     loss = hooks.make_loss()
     initialize_nets(net_D, net_G, hooks.to_canonical, hooks.from_canonical, config.init_std,
                     config.seed, config.init_from, config.bn_init)

@@ -34,6 +34,7 @@ def test_the_benchmark_reports_every_mode_as_json(backend, capsys):
                  "--warmup", "0", "--repeats", "1", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["mode"] for r in rows] == ["default", "eager", "pipeline"]
+    assert [r.get("precision") for r in rows] == ["fp32", "fp32", None]
     for row in rows:
         assert "error" not in row, row
         assert row["backend"] == backend.NAME and row["batch_size"] == 2
@@ -61,12 +62,33 @@ def test_zero_repeats_is_refused_with_the_option_named(capsys):
     assert "--repeats" in capsys.readouterr().err
 
 
-def test_the_table_names_the_machine_and_the_speed_up_over_the_chapter(capsys):
-    rows = [{"backend": "torch", "mode": mode, "batch_size": 64, "examples_per_sec": v,
-             "bound_fraction": v / 75, "peak_memory_mb": 1000, "version": "x"}
-            for mode, v in (("default", 72.0), ("eager", 60.0))]
+def test_the_table_names_the_machine_and_the_speed_ups_over_the_chapter_and_fp32(capsys):
+    rows = [{"backend": "torch", "mode": mode, "precision": precision, "batch_size": 64,
+             "examples_per_sec": v, "bound_fraction": v / 75, "peak_memory_mb": 1000,
+             "version": "x"}
+            for mode, precision, v in (("default", "fp32", 72.0), ("eager", "fp32", 60.0),
+                                       ("default", "bf16", 108.0), ("eager", "bf16", 90.0))]
     print_table(rows, gflops=200.0, flops=2.7e9, repeats=3)
     out = capsys.readouterr().out
     assert out.startswith(f"machine: {cpu_model()}, ")
     assert "the fastest of 3 alternating runs" in out
-    assert out.rstrip().endswith("default step against the chapter's step: torch 1.20x")
+    assert out.rstrip().endswith("default step against the chapter's step: torch 1.20x\n"
+                                 "bf16 default step against fp32's: torch 1.50x")
+
+
+def test_each_precision_is_measured_in_one_run(load_backend, capsys):
+    load_backend("torch")  # the plumbing; tests/test_precision.py checks every backend
+    assert main(["--backends", "torch", "--precision", "fp32,bf16", "--batch-size", "2",
+                 "--steps", "1", "--warmup", "0", "--repeats", "1", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["mode"], r.get("precision")) for r in rows] == [
+        ("default", "fp32"), ("eager", "fp32"), ("default", "bf16"), ("eager", "bf16"),
+        ("pipeline", None)]
+    assert all("error" not in r and r["examples_per_sec"] > 0 for r in rows)
+
+
+def test_an_unknown_precision_is_refused_with_the_option_named(capsys):
+    with pytest.raises(SystemExit):
+        main(["--precision", "fp32,fp8"])
+    err = capsys.readouterr().err
+    assert "--precision" in err and "'fp32,fp8'" in err

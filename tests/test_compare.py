@@ -51,6 +51,7 @@ def test_the_report_has_every_section_and_every_backend(report):
     assert status == 0
     markdown = (out / "report.md").read_text()
     assert markdown.splitlines()[0].endswith(", 1 epoch"), "one epoch, not '1 epochs'"
+    assert "precision fp32" in markdown, "the setup names the arithmetic"
     for section in SECTIONS:
         assert section in markdown
     for name in ran:

@@ -14,9 +14,25 @@ the formulas of ``dcgan.shapes``.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
 
 from dcgan.config import BN_EPSILON, BN_MOMENTUM
+
+_compute_dtype: jnp.dtype | None = None
+
+
+def set_compute_dtype(dtype: jnp.dtype | None) -> None:
+    """The dtype in which the convolutions made after this call compute (None: their
+    inputs' and weights', float32), as Keras's global dtype policy; the weights stay
+    float32 and BatchNorm computes in float32 either way."""
+    global _compute_dtype
+    _compute_dtype = dtype
+
+
+def compute_dtype() -> jnp.dtype | None:
+    """The dtype :func:`set_compute_dtype` chose (None before any call)."""
+    return _compute_dtype
 
 
 def batch_norm(channels: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
@@ -25,7 +41,7 @@ def batch_norm(channels: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
     squared deviations, as the other frameworks do, not Flax's faster E[x^2] - E[x]^2,
     which cancels digits when a channel's mean is large next to its spread."""
     return nnx.BatchNorm(channels, momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
-                         use_fast_variance=False, rngs=rngs)
+                         use_fast_variance=False, dtype=jnp.float32, rngs=rngs)
 
 
 class G_block(nnx.Module):
@@ -42,7 +58,7 @@ class G_block(nnx.Module):
         self.conv2d_trans = nnx.ConvTranspose(
             in_channels, out_channels, (kernel_size, kernel_size), strides=strides,
             padding=[(side, side), (side, side)], use_bias=False, transpose_kernel=True,
-            rngs=rngs)
+            dtype=compute_dtype(), rngs=rngs)
         self.batch_norm = batch_norm(out_channels, rngs)
 
     def __call__(self, X: jax.Array) -> jax.Array:
@@ -63,7 +79,7 @@ class D_block(nnx.Module):
         rngs = rngs if rngs is not None else nnx.Rngs(0)
         self.conv2d = nnx.Conv(in_channels, out_channels, (kernel_size, kernel_size),
                                strides=strides, padding=[(padding, padding)] * 2,
-                               use_bias=False, rngs=rngs)
+                               use_bias=False, dtype=compute_dtype(), rngs=rngs)
         self.batch_norm = batch_norm(out_channels, rngs)
         self.alpha = alpha
 

@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from dcgan.jax.blocks import D_block, G_block
+from dcgan.jax.blocks import D_block, G_block, compute_dtype, set_compute_dtype
+from dcgan.precision import resolve_precision, unsupported
 from dcgan.weights import check_arrays
 
 # Flax kernels are (kh, kw, in, out) for Conv and, with transpose_kernel=True,
@@ -39,7 +40,7 @@ def net_G(latent_dim: int = 100, n_G: int = 64, *,
         G_block(in_channels=n_G * 4, out_channels=n_G * 2, rngs=rngs),  # Output: (16, 16, 64 * 2)
         G_block(in_channels=n_G * 2, out_channels=n_G, rngs=rngs),      # Output: (32, 32, 64)
         nnx.ConvTranspose(n_G, 3, (4, 4), strides=2, padding=[(2, 2), (2, 2)],
-                          use_bias=False, transpose_kernel=True,
+                          use_bias=False, transpose_kernel=True, dtype=compute_dtype(),
                           rngs=rngs),                                    # Output: (64, 64, 3)
         jnp.tanh)
 
@@ -53,7 +54,7 @@ def net_D(n_D: int = 64, alpha: float = 0.2, *,
         D_block(in_channels=n_D, out_channels=n_D * 2, alpha=alpha, rngs=rngs),      # (16, 16, 128)
         D_block(in_channels=n_D * 2, out_channels=n_D * 4, alpha=alpha, rngs=rngs),  # (8, 8, 256)
         D_block(in_channels=n_D * 4, out_channels=n_D * 8, alpha=alpha, rngs=rngs),  # (4, 4, 512)
-        nnx.Conv(n_D * 8, 1, (4, 4), padding="VALID", use_bias=False,
+        nnx.Conv(n_D * 8, 1, (4, 4), padding="VALID", use_bias=False, dtype=compute_dtype(),
                  rngs=rngs))                                                  # Output: (1, 1, 1)
 
 
@@ -74,6 +75,40 @@ def _in_training_mode(net) -> bool:
     return not norms or not norms[0].use_running_average
 
 
+def use_precision(precision: str, device: jax.Device) -> str:
+    """Make ``precision`` (``dcgan.precision``) the arithmetic of the nets built after this
+    call on ``device``; returns the resolved name (``auto`` becomes fp32 or tf32).
+
+    fp32 and tf32 are JAX's default matmul precision (``highest``, or
+    ``tensorfloat32``: XLA uses TF32 on a GPU unless told otherwise; on the CPU
+    XLA computes in float32 and nothing is set). bf16 is the Flax convolutions'
+    computation dtype (``dtype=bfloat16``, float32 weights; BatchNorm and the loss
+    in float32). fp16 is refused: it needs loss scaling, which neither JAX nor
+    optax provides (DeepMind's separate ``jmp`` does).
+    """
+    on_gpu = device.platform == "gpu"
+    precision = resolve_precision(precision, on_gpu)
+    if precision == "fp16":
+        raise unsupported("jax", precision, f"on {'a GPU' if on_gpu else 'the CPU'}",
+                          "fp16 needs loss scaling, which neither JAX nor optax provides")
+    if on_gpu:
+        jax.config.update("jax_default_matmul_precision",
+                          "tensorfloat32" if precision == "tf32" else "highest")
+    set_compute_dtype(jnp.bfloat16 if precision == "bf16" else None)
+    return precision
+
+
+def check_compute_dtype(*nets: nnx.Module) -> None:
+    """Raise ValueError unless every net's convolutions compute in the dtype
+    :func:`use_precision` chose (Flax fixes it when a layer is made, so that call must
+    come before net_G and net_D)."""
+    for net in nets:
+        convs = [m for _, m in nnx.iter_graph(net) if isinstance(m, (nnx.Conv, nnx.ConvTranspose))]
+        if convs and convs[0].dtype != compute_dtype():
+            raise ValueError(f"a net computes in {convs[0].dtype}, the run in "
+                             f"{compute_dtype()}: call use_precision before net_G and net_D")
+
+
 def forward(net, X: jax.Array, training: bool = False) -> jax.Array:
     """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
     the running statistics) or on the running statistics; the net's mode is restored."""
@@ -82,7 +117,7 @@ def forward(net, X: jax.Array, training: bool = False) -> jax.Array:
     was_training = _in_training_mode(net)
     net.train() if training else net.eval()
     try:
-        return net(X)
+        return net(X).astype(jnp.float32)
     finally:
         net.train() if was_training else net.eval()
 

@@ -40,7 +40,14 @@ from dcgan.config import ADAM_EPSILON, Config
 from dcgan.files import atomic_path
 from dcgan.jax import LAYOUT, NAME
 from dcgan.jax.data import as_numpy, as_tensor
-from dcgan.jax.nets import forward, from_canonical, to_canonical, to_device
+from dcgan.jax.nets import (
+    check_compute_dtype,
+    forward,
+    from_canonical,
+    to_canonical,
+    to_device,
+    use_precision,
+)
 from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
 from dcgan.training import TrainHooks, train_chapter
@@ -53,7 +60,7 @@ def make_loss() -> Loss:
     ``loss(Y_hat, Y)``."""
 
     def loss(Y_hat: jax.Array, Y: jax.Array) -> jax.Array:
-        return optax.sigmoid_binary_cross_entropy(Y_hat, Y).sum()
+        return optax.sigmoid_binary_cross_entropy(Y_hat.astype(jnp.float32), Y).sum()
 
     return loss
 
@@ -161,7 +168,9 @@ def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.O
               ) -> Callable[[jax.Array, jax.Array], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one
     ``nnx.jit`` function (the default; XLA compiles it again for a new batch size, such
-    as an epoch's last, smaller batch) or run line by line as in the chapter."""
+    as an epoch's last, smaller batch) or run line by line as in the chapter. The nets
+    must have been built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
+    check_compute_dtype(net_D, net_G)
     if eager:
         return lambda X, Z: _both_updates(net_D, net_G, trainer_D, trainer_G, loss, X, Z)
     # Commit every array of the nets and optimizers to the nets' device, as the step's
@@ -245,7 +254,8 @@ HOOKS = TrainHooks(
     layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
     to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
     load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
-    resolve_device=resolve_device, to_device=to_device, device_scope=jax.default_device)
+    resolve_device=resolve_device, to_device=to_device, use_precision=use_precision,
+    device_scope=jax.default_device)
 """This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 

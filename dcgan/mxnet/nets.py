@@ -16,6 +16,7 @@ from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
 
 from dcgan.mxnet.blocks import D_block, G_block, built
+from dcgan.precision import resolve_precision, unsupported
 from dcgan.weights import check_arrays
 
 
@@ -54,6 +55,22 @@ def to_device(net: gluon.Block, device: mx.Context) -> gluon.Block:
     """The net with its parameters moved to ``device`` (Gluon's ``reset_ctx``, in place)."""
     net.collect_params().reset_ctx(device)
     return net
+
+
+def use_precision(precision: str, device: mx.Context) -> str:
+    """Check that ``precision`` (``dcgan.precision``) can run on ``device``; returns the
+    resolved name. Only fp32 can, for now: MXNet 1.9.1 has no switch for TF32 (cuDNN
+    reads NVIDIA_TF32_OVERRIDE when it loads), and its AMP (``mxnet.contrib.amp``)
+    rewrites operators for the whole process, which this backend does not wire in yet."""
+    on_gpu = device.device_type == "gpu"
+    precision = resolve_precision("fp32" if precision == "auto" else precision, on_gpu)
+    if precision == "tf32":
+        raise unsupported("mxnet", precision, "on a GPU",
+                          "MXNet 1.9.1 has no TF32 switch; cuDNN reads NVIDIA_TF32_OVERRIDE")
+    if precision != "fp32":
+        raise unsupported("mxnet", precision, f"on {'a GPU' if on_gpu else 'the CPU'}",
+                          "MXNet's AMP is not wired into this backend yet")
+    return precision
 
 
 def forward(net: gluon.Block, X: np.ndarray, training: bool = False) -> np.ndarray:

@@ -37,7 +37,7 @@ from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.mxnet import LAYOUT, NAME
 from dcgan.mxnet.data import as_numpy, as_tensor
-from dcgan.mxnet.nets import forward, from_canonical, to_canonical, to_device
+from dcgan.mxnet.nets import forward, from_canonical, to_canonical, to_device, use_precision
 from dcgan.runs import RunFolder
 from dcgan.training import TrainHooks, train_chapter
 
@@ -274,7 +274,7 @@ HOOKS = TrainHooks(
     layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
     to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
     load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
-    resolve_device=resolve_device, to_device=to_device)
+    resolve_device=resolve_device, to_device=to_device, use_precision=use_precision)
 """This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 

@@ -14,9 +14,14 @@ from typing import Mapping
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from dcgan.precision import resolve_precision
 from dcgan.tensorflow.blocks import D_block, G_block
 from dcgan.weights import check_arrays
+
+_POLICIES = {"fp32": "float32", "tf32": "float32", "bf16": "mixed_bfloat16",
+             "fp16": "mixed_float16"}
 
 # Keras kernels are (kh, kw, in, out) for Conv2D and (kh, kw, out, in) for
 # Conv2DTranspose; the canonical layouts are (out, in, kh, kw) and
@@ -63,10 +68,37 @@ def to_device(net: keras.Layer, device: str) -> keras.Layer:
     return net
 
 
+def use_precision(precision: str, device: str) -> str:
+    """Make ``precision`` (``dcgan.precision``) the arithmetic of the nets built after this
+    call on ``device``; returns the resolved name (``auto`` becomes fp32 or tf32).
+
+    Keras's global dtype policy: ``float32`` for fp32 and tf32 (TensorFlow's
+    TF32 switch on only for tf32: TensorFlow turns it on by default on a GPU),
+    ``mixed_bfloat16`` and ``mixed_float16`` for bf16 and fp16, whose layers keep
+    float32 variables and compute in 16 bits (Keras' BatchNormalization computes
+    its statistics in float32 either way).
+    """
+    precision = resolve_precision(precision, "GPU" in device.upper())
+    tf.config.experimental.enable_tensor_float_32_execution(precision == "tf32")
+    keras.mixed_precision.set_global_policy(_POLICIES[precision])
+    return precision
+
+
+def check_policy(*nets: keras.Layer) -> None:
+    """Raise ValueError unless every net was built under the current global policy (Keras
+    fixes a layer's policy when it is made, so :func:`use_precision` must come first)."""
+    policy = keras.mixed_precision.global_policy().name
+    for net in nets:
+        if net.dtype_policy.name != policy:
+            raise ValueError(f"the net {net.name} was built under the dtype policy "
+                             f"{net.dtype_policy.name!r}, the run's is {policy!r}: call "
+                             "use_precision before net_G and net_D")
+
+
 def forward(net: keras.Layer, X, training: bool = False):
     """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
-    the running statistics) or on the running statistics."""
-    return net(X, training=training)
+    the running statistics) or on the running statistics; float32 whatever the policy."""
+    return keras.ops.cast(net(X, training=training), "float32")
 
 
 def _canonical_variables(net: keras.Sequential) -> dict[str, keras.Variable]:

@@ -38,7 +38,14 @@ from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
 from dcgan.tensorflow import LAYOUT, NAME
 from dcgan.tensorflow.data import as_numpy, as_tensor
-from dcgan.tensorflow.nets import forward, from_canonical, to_canonical, to_device
+from dcgan.tensorflow.nets import (
+    check_policy,
+    forward,
+    from_canonical,
+    to_canonical,
+    to_device,
+    use_precision,
+)
 from dcgan.training import TrainHooks, train_chapter
 
 
@@ -77,10 +84,15 @@ def make_trainers(net_D: keras.Model, net_G: keras.Model, lr: float, beta1: floa
                   beta2: float = 0.999,
                   epsilon: float = ADAM_EPSILON) -> tuple[Adam, Adam]:
     """Adam for each net with the chapter's betas, the shared epsilon (Keras's default is
-    1e-7) and PyTorch's formula, built so that a compiled step creates no variables."""
+    1e-7) and PyTorch's formula, built so that a compiled step creates no variables; under
+    the ``mixed_float16`` policy wrapped in Keras' LossScaleOptimizer (dynamic loss
+    scaling, which fp16's narrow range needs)."""
     trainers = []
+    fp16 = keras.mixed_precision.global_policy().name == "mixed_float16"
     for net in (net_D, net_G):
         trainer = Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2, epsilon=epsilon)
+        if fp16:
+            trainer = keras.optimizers.LossScaleOptimizer(trainer)
         trainer.build(net.trainable_variables)
         trainers.append(trainer)
     return trainers[0], trainers[1]
@@ -116,17 +128,19 @@ def update_D(X: tf.Tensor, Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model,
              loss: keras.losses.Loss, trainer_D: keras.optimizers.Optimizer) -> float:
     """Update the discriminator on real ``X`` and fakes from ``Z``, to maximize
     log D(x) + log(1 - D(G(z))) (minimize the cross-entropy of real as 1, fake as 0);
-    returns the summed loss."""
+    returns the summed loss. The logits are cast to float32 (a mixed policy computes in
+    16 bits) and ``scale_loss`` is the loss scaling of fp16 (elsewhere the loss itself)."""
     batch_size = X.shape[0] if X.shape[0] is not None else tf.shape(X)[0]
     ones = tf.ones((batch_size, 1))  # Labels corresponding to real data
     zeros = tf.zeros((batch_size, 1))  # Labels corresponding to fake data
     # Do not need to compute gradient for `net_G`, so it is outside GradientTape
     fake_X = net_G(Z, training=True)
     with tf.GradientTape() as tape:
-        real_Y = tf.reshape(net_D(X, training=True), (-1, 1))
-        fake_Y = tf.reshape(net_D(fake_X, training=True), (-1, 1))
+        real_Y = tf.reshape(tf.cast(net_D(X, training=True), tf.float32), (-1, 1))
+        fake_Y = tf.reshape(tf.cast(net_D(fake_X, training=True), tf.float32), (-1, 1))
         loss_D = (loss(ones, real_Y) + loss(zeros, fake_Y)) / 2
-    grads_D = tape.gradient(loss_D, net_D.trainable_variables)
+        scaled_loss_D = trainer_D.scale_loss(loss_D)
+    grads_D = tape.gradient(scaled_loss_D, net_D.trainable_variables)
     trainer_D.apply_gradients(zip(grads_D, net_D.trainable_variables))
     return _as_float(loss_D)
 
@@ -135,16 +149,17 @@ def update_G(Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model, loss: keras.l
              trainer_G: keras.optimizers.Optimizer) -> float:
     """Update the generator so that ``net_D`` takes its fakes for real, to maximize
     log D(G(z)) (the chapter's and the paper's non-saturating loss, not
-    minimize log(1 - D(G(z)))); returns the summed loss."""
+    minimize log(1 - D(G(z)))); returns the summed loss. Precision as in ``update_D``."""
     batch_size = Z.shape[0] if Z.shape[0] is not None else tf.shape(Z)[0]
     ones = tf.ones((batch_size, 1))
     with tf.GradientTape() as tape:
         # We could reuse `fake_X` from `update_D` to save computation
         fake_X = net_G(Z, training=True)
         # Recomputing `fake_Y` is needed since `net_D` is changed
-        fake_Y = tf.reshape(net_D(fake_X, training=True), (-1, 1))
+        fake_Y = tf.reshape(tf.cast(net_D(fake_X, training=True), tf.float32), (-1, 1))
         loss_G = loss(ones, fake_Y)
-    grads_G = tape.gradient(loss_G, net_G.trainable_variables)
+        scaled_loss_G = trainer_G.scale_loss(loss_G)
+    grads_G = tape.gradient(scaled_loss_G, net_G.trainable_variables)
     trainer_G.apply_gradients(zip(grads_G, net_G.trainable_variables))
     return _as_float(loss_G)
 
@@ -154,7 +169,9 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
               latent_dim: int, eager: bool = False
               ) -> Callable[[tf.Tensor, tf.Tensor], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
-    (the default) or run eagerly as in the chapter."""
+    (the default) or run eagerly as in the chapter. The nets must have been built under
+    the run's precision (:func:`dcgan.tensorflow.nets.use_precision`)."""
+    check_policy(net_D, net_G)
 
     def both_updates(X, Z):
         return (update_D(X, Z, net_D, net_G, loss, trainer_D),
@@ -225,7 +242,7 @@ HOOKS = TrainHooks(
     layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
     to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
     load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
-    resolve_device=resolve_device, to_device=to_device,
+    resolve_device=resolve_device, to_device=to_device, use_precision=use_precision,
     device_scope=tf.device)
 """This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 

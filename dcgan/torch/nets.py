@@ -8,14 +8,19 @@ with the chapter's n_G = n_D = 64; ``dcgan.shapes`` derives them.
 
 from __future__ import annotations
 
-from typing import Mapping
+from contextlib import nullcontext
+from typing import ContextManager, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
+from dcgan.precision import resolve_precision, unsupported
 from dcgan.torch.blocks import D_block, G_block
 from dcgan.weights import check_arrays
+
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+_precision = "fp32"
 
 
 def net_G(latent_dim: int = 100, n_G: int = 64) -> nn.Sequential:
@@ -52,14 +57,50 @@ def to_device(net: nn.Module, device: torch.device | str) -> nn.Module:
     return net.to(device)
 
 
+def use_precision(precision: str, device: torch.device | str) -> str:
+    """Make ``precision`` (``dcgan.precision``) the arithmetic of this process's nets on
+    ``device``; returns the resolved name (``auto`` becomes fp32 or tf32).
+
+    fp32 and tf32 are PyTorch's TF32 switches (both off for fp32: cuDNN's
+    convolutions default to TF32 on a GPU); bf16 and fp16 are autocast around
+    the forward passes (:func:`autocast`), which leaves the weights, BatchNorm's
+    statistics and the losses in float32.
+    """
+    global _precision
+    device = torch.device(device)
+    precision = resolve_precision(precision, device.type == "cuda")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise unsupported("torch", precision, f"on {torch.cuda.get_device_name(device)}",
+                          "the GPU has no bfloat16 arithmetic")
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = precision == "tf32"
+    _precision = precision
+    return precision
+
+
+def precision_in_use() -> str:
+    """The precision :func:`use_precision` chose last (fp32 before any call)."""
+    return _precision
+
+
+def autocast(device: torch.device | str) -> ContextManager:
+    """The context of a forward pass at the precision :func:`use_precision` chose: autocast
+    to 16 bits for bf16 and fp16, else nothing."""
+    dtype = _AUTOCAST_DTYPES.get(_precision)
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
 def forward(net: nn.Module, X: torch.Tensor, training: bool = False) -> torch.Tensor:
     """``net(X)`` with BatchNorm on batch statistics (``training=True``, which also updates
-    the running statistics) or on the running statistics; no gradient is recorded."""
+    the running statistics) or on the running statistics; no gradient is recorded. The
+    output is float32 whatever the precision."""
     was_training = net.training
     net.train(training)
     try:
-        with torch.no_grad():
-            return net(X)
+        with torch.no_grad(), autocast(X.device):
+            return net(X).float()
     finally:
         net.train(was_training)
 

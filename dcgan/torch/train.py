@@ -27,7 +27,15 @@ from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
 from dcgan.torch import LAYOUT, NAME
 from dcgan.torch.data import as_numpy, as_tensor
-from dcgan.torch.nets import forward, from_canonical, to_canonical, to_device
+from dcgan.torch.nets import (
+    autocast,
+    forward,
+    from_canonical,
+    precision_in_use,
+    to_canonical,
+    to_device,
+    use_precision,
+)
 from dcgan.training import TrainHooks, train_chapter
 
 
@@ -71,9 +79,23 @@ def load_trainer_state(trainer: torch.optim.Optimizer, arrays: dict[str, np.ndar
                              "param_groups": trainer.state_dict()["param_groups"]})
 
 
+def _backward_and_step(loss_value: torch.Tensor, trainer: torch.optim.Optimizer,
+                       scaler: torch.amp.GradScaler | None) -> None:
+    """``backward()`` and the optimizer's step, through fp16's gradient scaler if any (which
+    skips a step whose gradients overflowed and lowers the scale)."""
+    if scaler is None:
+        loss_value.backward()
+        trainer.step()
+        return
+    scaler.scale(loss_value).backward()
+    scaler.step(trainer)
+    scaler.update()
+
+
 def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module,
              loss: nn.Module, trainer_D: torch.optim.Optimizer, *,
-             record_generator: bool = False) -> float:
+             record_generator: bool = False,
+             scaler: torch.amp.GradScaler | None = None) -> float:
     """Update the discriminator on real ``X`` and fakes from ``Z``, to maximize
     log D(x) + log(1 - D(G(z))) (minimize the cross-entropy of real as 1, fake as 0);
     returns the summed loss.
@@ -81,22 +103,24 @@ def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Modul
     The chapter runs the generator with autograd recording and then detaches
     its output (``record_generator=True``, what ``--eager`` does); by default
     the generator's forward pass records nothing, which gives the same
-    numbers without building a graph that is thrown away.
+    numbers without building a graph that is thrown away. The forward passes run
+    at the chosen precision (``dcgan.torch.nets.use_precision``), the loss in
+    float32; ``scaler`` is fp16's gradient scaler.
     """
     batch_size = X.shape[0]
     ones = torch.ones((batch_size,), device=X.device)
     zeros = torch.zeros((batch_size,), device=X.device)
     trainer_D.zero_grad()
-    real_Y = net_D(X)
-    with torch.set_grad_enabled(record_generator):
-        fake_X = net_G(Z)
-    # Do not need to compute gradient for `net_G`, detach it from
-    # computing gradients.
-    fake_Y = net_D(fake_X.detach())
+    with autocast(X.device):
+        real_Y = net_D(X).float()
+        with torch.set_grad_enabled(record_generator):
+            fake_X = net_G(Z)
+        # Do not need to compute gradient for `net_G`, detach it from
+        # computing gradients.
+        fake_Y = net_D(fake_X.detach()).float()
     loss_D = (loss(real_Y, ones.reshape(real_Y.shape)) +
               loss(fake_Y, zeros.reshape(fake_Y.shape))) / 2
-    loss_D.backward()
-    trainer_D.step()
+    _backward_and_step(loss_D, trainer_D, scaler)
     return loss_D.item()
 
 
@@ -115,7 +139,8 @@ def _held_constant(net: nn.Module) -> Iterator[None]:
 
 def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
              trainer_G: torch.optim.Optimizer, *,
-             discriminator_gradients: bool = False) -> float:
+             discriminator_gradients: bool = False,
+             scaler: torch.amp.GradScaler | None = None) -> float:
     """Update the generator so that ``net_D`` takes its fakes for real, to maximize
     log D(G(z)) (the chapter's and the paper's non-saturating loss, not
     minimize log(1 - D(G(z)))); returns the summed loss.
@@ -125,19 +150,19 @@ def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Modul
     (``discriminator_gradients=True``, what ``--eager`` does). By default
     ``net_D``'s weights are held constant here, so only the gradient that
     flows through ``net_D`` to ``net_G`` is computed: the same update of
-    ``net_G`` with less arithmetic.
+    ``net_G`` with less arithmetic. Precision and ``scaler`` as in :func:`update_D`.
     """
     batch_size = Z.shape[0]
     ones = torch.ones((batch_size,), device=Z.device)
     trainer_G.zero_grad()
     with nullcontext() if discriminator_gradients else _held_constant(net_D):
-        # We could reuse `fake_X` from `update_D` to save computation
-        fake_X = net_G(Z)
-        # Recomputing `fake_Y` is needed since `net_D` is changed
-        fake_Y = net_D(fake_X)
+        with autocast(Z.device):
+            # We could reuse `fake_X` from `update_D` to save computation
+            fake_X = net_G(Z)
+            # Recomputing `fake_Y` is needed since `net_D` is changed
+            fake_Y = net_D(fake_X).float()
         loss_G = loss(fake_Y, ones.reshape(fake_Y.shape))
-        loss_G.backward()
-    trainer_G.step()
+        _backward_and_step(loss_G, trainer_G, scaler)
     return loss_G.item()
 
 
@@ -151,18 +176,23 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
     which oneDNN's CPU convolutions run faster (same numbers, another order
     in memory), and ``update_D`` records no graph for the generator;
     ``eager=True`` keeps PyTorch's default layout and the chapter's recording.
+    At fp16 each net's update has its own gradient scaler.
     """
     if not eager:
         net_D.to(memory_format=torch.channels_last)
         net_G.to(memory_format=torch.channels_last)
     device = next(net_D.parameters()).device
+    scaler_D, scaler_G = ((torch.amp.GradScaler(device.type), torch.amp.GradScaler(device.type))
+                          if precision_in_use() == "fp16" else (None, None))
 
     def step(X: torch.Tensor, Z: torch.Tensor) -> tuple[float, float]:
         X, Z = X.to(device), Z.to(device)
         if not eager:
             X = X.contiguous(memory_format=torch.channels_last)
-        return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager),
-                update_G(Z, net_D, net_G, loss, trainer_G, discriminator_gradients=eager))
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager,
+                         scaler=scaler_D),
+                update_G(Z, net_D, net_G, loss, trainer_G, discriminator_gradients=eager,
+                         scaler=scaler_G))
 
     return step
 
@@ -218,7 +248,7 @@ HOOKS = TrainHooks(
     layout=LAYOUT, make_loss=make_loss, make_trainers=make_trainers, make_step=make_step,
     to_canonical=to_canonical, from_canonical=from_canonical, trainer_state=trainer_state,
     load_trainer_state=load_trainer_state, as_tensor=as_tensor, generate=generate,
-    resolve_device=resolve_device, to_device=to_device)
+    resolve_device=resolve_device, to_device=to_device, use_precision=use_precision)
 """This framework's pieces of the shared body of ``train`` (``dcgan.training``)."""
 
 
