@@ -1,5 +1,6 @@
-"""The study scripts of docs/demo-study.md and docs/exercises.md (docs/demo_study.py,
-docs/alpha_study.py): the tables they print from a run folder. Their training runs are
+"""The study scripts of docs/demo-study.md, docs/exercises.md and README's Precision
+(docs/demo_study.py, docs/alpha_study.py, docs/precision_study.py): the tables they print
+from a run folder. Their training runs are
 the chapter's train command, tested elsewhere."""
 
 from __future__ import annotations
@@ -54,3 +55,15 @@ def test_the_alpha_tables_put_both_runs_beside_the_floor(doc_script, tmp_path):
     assert losses[-1] == "| 2 | 0.500, 2.000, 150, 400 | 0.500, 2.000, 150, 400 |"
     assert "nan" in losses[-2]  # epoch 1 was not measured
     assert "| recall | 0.25 | 0.00 | 0.85 |" in study.quality_table(runs)
+
+
+def test_the_precision_study_row_reads_the_last_measurement_and_the_speed(doc_script,
+                                                                          tmp_path):
+    study = doc_script("precision_study")
+    q = {"swd_average": 150.0, "fd": 400.0, "precision": 0.5, "recall": 0.25,
+         "classes_covered": 3, "classes_present": 4}
+    run = fake_run(tmp_path / "run", batch_size=64, qualities=[None, q])
+    assert study.row("torch", "bf16", run) == ("| torch | bf16 | 0.50 / 2.00 | 150 (20) | "
+                                               "400 (30) | 0.50 (0.90) | 0.25 (0.85) | 3/4 | "
+                                               "100.0 |")
+    assert all(cases[0] == "fp32" for cases in study.CASES.values())
