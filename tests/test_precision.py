@@ -100,3 +100,15 @@ def test_a_run_records_its_resolved_precision_or_refuses_clearly(backend, tiny_i
             assert not (tmp_path / "bf16").exists(), "a refused run leaves no folder"
     finally:
         backend.use_precision("fp32", backend.resolve_device("cpu"))
+
+
+def test_nets_built_before_the_precision_was_chosen_are_refused(backend, cpu):
+    if backend.NAME == "torch":
+        pytest.skip("PyTorch's autocast decides the precision per call, not when a net is made")
+    if "bf16" not in MIXED_ON_CPU[backend.NAME]:
+        pytest.skip(f"the {backend.NAME} backend runs only fp32 on the CPU")
+    net_D, net_G = nets_from(backend)  # built at fp32
+    backend.use_precision("bf16", cpu)
+    trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
+    with pytest.raises(ValueError, match="call use_precision before net_G and net_D"):
+        backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100)

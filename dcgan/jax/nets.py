@@ -98,7 +98,7 @@ def use_precision(precision: str, device: jax.Device) -> str:
     return precision
 
 
-def check_compute_dtype(*nets: nnx.Module) -> None:
+def check_precision(*nets: nnx.Module) -> None:
     """Raise ValueError unless every net's convolutions compute in the dtype
     :func:`use_precision` chose (Flax fixes it when a layer is made, so that call must
     come before net_G and net_D)."""

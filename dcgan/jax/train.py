@@ -41,7 +41,7 @@ from dcgan.files import atomic_path
 from dcgan.jax import LAYOUT, NAME
 from dcgan.jax.data import as_numpy, as_tensor
 from dcgan.jax.nets import (
-    check_compute_dtype,
+    check_precision,
     forward,
     from_canonical,
     to_canonical,
@@ -170,7 +170,7 @@ def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.O
     ``nnx.jit`` function (the default; XLA compiles it again for a new batch size, such
     as an epoch's last, smaller batch) or run line by line as in the chapter. The nets
     must have been built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
-    check_compute_dtype(net_D, net_G)
+    check_precision(net_D, net_G)
     if eager:
         return lambda X, Z: _both_updates(net_D, net_G, trainer_D, trainer_G, loss, X, Z)
     # Commit every array of the nets and optimizers to the nets' device, as the step's

@@ -84,7 +84,7 @@ def use_precision(precision: str, device: str) -> str:
     return precision
 
 
-def check_policy(*nets: keras.Layer) -> None:
+def check_precision(*nets: keras.Layer) -> None:
     """Raise ValueError unless every net was built under the current global policy (Keras
     fixes a layer's policy when it is made, so :func:`use_precision` must come first)."""
     policy = keras.mixed_precision.global_policy().name

@@ -39,7 +39,7 @@ from dcgan.runs import RunFolder
 from dcgan.tensorflow import LAYOUT, NAME
 from dcgan.tensorflow.data import as_numpy, as_tensor
 from dcgan.tensorflow.nets import (
-    check_policy,
+    check_precision,
     forward,
     from_canonical,
     to_canonical,
@@ -171,7 +171,7 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
     (the default) or run eagerly as in the chapter. The nets must have been built under
     the run's precision (:func:`dcgan.tensorflow.nets.use_precision`)."""
-    check_policy(net_D, net_G)
+    check_precision(net_D, net_G)
 
     def both_updates(X, Z):
         return (update_D(X, Z, net_D, net_G, loss, trainer_D),
