@@ -95,9 +95,13 @@ class Backend(Protocol):
 
     # data
     def load_data(self, folder: Path, batch_size: int, num_workers: int = 0,
-                  shuffle: bool = True, seed: int = 0) -> Iterable[tuple[Any, Any]]:
+                  shuffle: bool = True, seed: int = 0, in_memory: bool = False,
+                  device: Any = None) -> Iterable[tuple[Any, Any]]:
         """The framework's own pipeline over an image folder: batches ``(X, labels)`` with
-        X of shape (N, 3, 64, 64) in the backend's layout, scaled to [-1, 1]."""
+        X of shape (N, 3, 64, 64) in the backend's layout, scaled to [-1, 1], in the seeded
+        order of ``dcgan.randomness``. ``in_memory``: the images decoded once and held as
+        uint8 on ``device``, each batch made there (``dcgan.datasets.memory``), the same
+        numbers (JAX has only this path)."""
 
     def as_tensor(self, array: np.ndarray, device: Any = None) -> Any:
         """A float32 numpy array (already in the backend's layout) as a framework tensor."""

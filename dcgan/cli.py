@@ -30,7 +30,8 @@ from dcgan.datasets import (
     image_folder,
     list_images,
 )
-from dcgan.devices import DEVICES, requested_device
+from dcgan.datasets.memory import INPUTS, resolve_input
+from dcgan.devices import DEVICES, on_gpu, requested_device
 from dcgan.latent import (
     PATHS,
     interpolation_noise,
@@ -138,6 +139,12 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                       help="number of images of the sprites dataset")
     data.add_argument("--num-workers", metavar="N", type=non_negative_int, default=d.num_workers,
                       help="input pipeline worker processes or threads (0: none)")
+    data.add_argument("--input", choices=INPUTS, default=d.input,
+                      help="pipeline: the framework's file pipeline, the chapter's "
+                           "(DataLoader, tf.data); memory: the images decoded once and held "
+                           "as uint8 on the device, each batch made there (JAX's only "
+                           "path); auto: memory on a GPU, pipeline on the CPU. The batches "
+                           "are the same numbers")
     model = parser.add_argument_group("model and training")
     model.add_argument("--epochs", metavar="N", type=positive_int, default=None,
                        help=f"number of epochs (default: {d.num_epochs}; with --resume, the "
@@ -184,8 +191,8 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                      help=f"run folder (default: runs/{backend}-<time>)")
     run.add_argument("--resume", default=None, metavar="RUN_DIR",
                      help="continue the run in this folder from its checkpoint, with its own "
-                          "configuration (other options but --epochs, --device and "
-                          "--num-workers are ignored)")
+                          "configuration (other options but --epochs, --device, --input "
+                          "and --num-workers are ignored)")
     run.add_argument("--verbose", action="store_true",
                      help="let the framework print its start-up messages (also: "
                           f"{VERBOSE_ENV}=1)")
@@ -200,6 +207,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(dataset=args.dataset, data_dir=args.data_dir, data_root=args.data_root,
                   classes=classes,
                   num_images=args.num_images, num_workers=args.num_workers,
+                  input=args.input,
                   num_epochs=args.epochs or Config().num_epochs, preset=args.preset,
                   batch_size=batch_size, lr=lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
@@ -238,7 +246,7 @@ def _resumed(args: argparse.Namespace, backend: Any) -> tuple[RunFolder, Checkpo
     ``--device`` and ``--num-workers``; a finished run is refused."""
     run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT, args.epochs)
     config = dataclasses.replace(run.config, device=requested_device(args.device),
-                                 num_workers=args.num_workers)
+                                 num_workers=args.num_workers, input=args.input)
     if checkpoint.position.epoch > config.num_epochs:
         raise ValueError(f"--resume {args.resume}: the run has finished its "
                          f"{config.num_epochs} epochs; pass --epochs with more to extend it")
@@ -264,7 +272,9 @@ def _prepare(args: argparse.Namespace, backend: Any,
         run, checkpoint, config = None, None, _new_config(args)
     folder = _image_folder_with_warnings(config, prog)
     device = backend.resolve_device(config.device)
-    config = dataclasses.replace(config, precision=backend.use_precision(config.precision, device))
+    config = dataclasses.replace(config,
+                                 precision=backend.use_precision(config.precision, device),
+                                 input=resolve_input(config.input, on_gpu(device)))
     reference = quality_reference(config, folder)
     if run is None:
         run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
@@ -300,7 +310,8 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
         parser.error(str(err))
     backend.set_seed(config.seed)
     data_iter = backend.load_data(folder, config.batch_size, config.num_workers,
-                                  shuffle=True, seed=config.seed)
+                                  shuffle=True, seed=config.seed,
+                                  in_memory=config.input == "memory", device=device)
     net_D = backend.net_D(config.n_D, config.alpha)
     net_G = backend.net_G(config.latent_dim, config.n_G)
     where = (f"resuming {run.path} at epoch {checkpoint.position.epoch}, step "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dcgan.datasets.memory import INPUTS
 from dcgan.precision import PRECISIONS
 
 # BatchNorm and Adam constants shared by all backends. PyTorch and
@@ -99,6 +100,7 @@ class Config:
     device: str = "auto"
     out: str | None = None
     num_workers: int = 2
+    input: str = "auto"
     eager: bool = False
     precision: str = "auto"
     init_from: str | None = None
@@ -120,6 +122,8 @@ class Config:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got "
                              f"{self.precision!r}")
+        if self.input not in INPUTS:
+            raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {self.input!r}")
         if self.preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
         if not self.lr > 0:

@@ -29,3 +29,8 @@ def device_label(device: Any) -> str:
         return str(device)
     kind, index = match.group(1).lower(), match.group(2) or "0"
     return "cpu" if kind == "cpu" else f"gpu:{index}"
+
+
+def on_gpu(device: Any) -> bool:
+    """Whether a framework's device (or its name) is a GPU."""
+    return device_label(device).startswith("gpu")

@@ -14,14 +14,13 @@ float images on the host.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dcgan.datasets import decode_images, labelled_images
-from dcgan.randomness import EpochBatches, EpochOrder
+from dcgan.datasets.memory import in_memory_batches
+from dcgan.randomness import EpochBatches
 
 # The chapter's ToTensor (x / 255) then Normalize(0.5, 0.5) ((x - 0.5) / 0.5), in
 # float32 as torchvision computes them, for each of the 256 pixel values: looking
@@ -37,41 +36,21 @@ def _to_input(images: jax.Array) -> jax.Array:
     return jnp.asarray(_PIXEL_VALUES)[images]
 
 
-class _InMemoryImages:
-    """An image folder held as one uint8 array (N, 64, 64, 3); iterating it gives the
-    batches ``(X, labels)`` of ``order``'s current epoch."""
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, order: EpochOrder,
-                 batch_size: int, device: jax.Device | None = None) -> None:
-        self.images = jax.device_put(images, device)
-        self.labels = labels
-        self.order = order
-        self.batch_size = batch_size
-
-    def __iter__(self) -> Iterator[tuple[jax.Array, np.ndarray]]:
-        indices = self.order.indices()
-        for start in range(0, len(indices), self.batch_size):
-            batch = indices[start:start + self.batch_size]
-            yield _to_input(self.images[jnp.asarray(batch)]), self.labels[batch]
-
-    def __len__(self) -> int:
-        return -(-len(self.order) // self.batch_size)
-
-
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
-              shuffle: bool = True, seed: int = 0) -> EpochBatches:
+              shuffle: bool = True, seed: int = 0, in_memory: bool = True,
+              device: jax.Device | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
 
     The images are decoded once, ``num_workers`` at a time (0: one after
-    another). Each epoch's order comes from ``seed`` and the epoch
+    another), and held on ``device`` (``dcgan.datasets.memory``): JAX's only
+    input path, whatever ``in_memory`` says (it is the other backends'
+    choice). Each epoch's order comes from ``seed`` and the epoch
     (``dcgan.randomness``), so two runs, and a resumed run, see the same
-    batches. The :class:`_InMemoryImages` is the result's ``loader``.
+    batches.
     """
-    paths, labels = labelled_images(Path(folder))
-    order = EpochOrder(len(paths), seed, shuffle)
-    loader = _InMemoryImages(decode_images(paths, num_workers), np.asarray(labels), order,
-                            batch_size)
-    return EpochBatches(loader, order, batch_size)
+    return in_memory_batches(folder, batch_size, num_workers, shuffle, seed,
+                             lambda images: jax.device_put(images, device),
+                             lambda images, indices: _to_input(images[jnp.asarray(indices)]))
 
 
 def as_tensor(array: np.ndarray, device: jax.Device | None = None) -> jax.Array:

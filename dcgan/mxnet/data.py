@@ -11,6 +11,9 @@ chapter's other two operators as a plain function, and decode in worker
 threads: threads skip the copy of every batch through shared memory, which
 made training wait for data, and Gluon's transform blocks cannot run in
 threads (entering a block's name scope from several threads at once fails).
+With ``in_memory=True`` the images are decoded once and held as uint8 on the
+context (``dcgan.datasets.memory``), each batch gathered and scaled there by
+the same two operators.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as onp
 from mxnet import gluon, np, npx
 
 from dcgan.datasets import read_image
+from dcgan.datasets.memory import in_memory_batches
 from dcgan.randomness import EpochBatches, EpochOrder
 
 
@@ -34,19 +38,26 @@ class _ImageFolder(gluon.data.vision.ImageFolderDataset):
 
 
 def _to_input(image: np.ndarray) -> np.ndarray:
-    """A 64x64 HWC uint8 image as the nets' input: ``ToTensor()`` (CHW in [0, 1]) and
-    ``Normalize(0.5, 0.5)`` (to [-1, 1]), the chapter's transforms' operators."""
+    """64x64 HWC uint8 images (one, or a batch) as the nets' input: ``ToTensor()`` (CHW in
+    [0, 1]) and ``Normalize(0.5, 0.5)`` (to [-1, 1]), the chapter's transforms' operators."""
     return npx.image.normalize(npx.image.to_tensor(image), 0.5, 0.5)
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
-              shuffle: bool = True, seed: int = 0) -> EpochBatches:
+              shuffle: bool = True, seed: int = 0, in_memory: bool = False,
+              device: mx.Context | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 3, 64, 64) scaled to [-1, 1].
 
     Each epoch's order comes from ``seed`` and the epoch (``dcgan.randomness``),
     so two runs, and a resumed run, see the same batches. The DataLoader is
-    the result's ``loader``.
+    the result's ``loader``; with ``in_memory`` the images are held as uint8 on
+    ``device`` instead and the batches, the same numbers, are made there.
     """
+    if in_memory:
+        return in_memory_batches(
+            folder, batch_size, num_workers, shuffle, seed,
+            lambda images: np.array(images, dtype=onp.uint8, ctx=device or mx.cpu()),
+            lambda images, indices: _to_input(images[np.array(indices, ctx=images.ctx)]))
     dataset = _ImageFolder(str(folder)).transform_first(_to_input)
     order = EpochOrder(len(dataset), seed, shuffle)
     loader = gluon.data.DataLoader(dataset, batch_size=batch_size, sampler=order,

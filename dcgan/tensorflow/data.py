@@ -11,7 +11,9 @@ antialias), and build the ``tf.data`` pipeline (order, decode, scale to
 [-1, 1], batch, prefetch) here.
 The order is the shared ``dcgan.randomness.EpochOrder`` rather than
 ``Dataset.shuffle``, whose order depends on how often the dataset has been
-iterated and so cannot be resumed.
+iterated and so cannot be resumed. With ``in_memory=True`` the images are
+decoded once and held as uint8 on the device (``dcgan.datasets.memory``),
+each batch gathered and scaled there by the same operators.
 """
 
 from __future__ import annotations
@@ -22,25 +24,36 @@ import numpy as np
 import tensorflow as tf
 
 from dcgan.datasets import IMAGE_SIZE, labelled_images, read_image
+from dcgan.datasets.memory import in_memory_batches
 from dcgan.randomness import EpochBatches, EpochOrder
+
+
+def _to_input(images: tf.Tensor) -> tf.Tensor:
+    """uint8 images as the nets' input in [-1, 1]: ToTensor then Normalize(0.5, 0.5) in the
+    other backends, x / 255 * 2 - 1."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
 
 
 def _decode(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     image = tf.numpy_function(read_image, [path], tf.uint8, stateful=False)
-    image = tf.ensure_shape(image, (IMAGE_SIZE, IMAGE_SIZE, 3))
-    # ToTensor then Normalize(0.5, 0.5) in the other backends: x / 255 * 2 - 1.
-    return tf.cast(image, tf.float32) / 127.5 - 1.0, label
+    return _to_input(tf.ensure_shape(image, (IMAGE_SIZE, IMAGE_SIZE, 3))), label
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
-              shuffle: bool = True, seed: int = 0) -> EpochBatches:
+              shuffle: bool = True, seed: int = 0, in_memory: bool = False,
+              device: str | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
 
     ``num_workers`` images are decoded in parallel (0: one at a time). Each
     epoch's order comes from ``seed`` and the epoch (``dcgan.randomness``),
     so two runs, and a resumed run, see the same batches. The
-    ``tf.data.Dataset`` is the result's ``loader``.
+    ``tf.data.Dataset`` is the result's ``loader``; with ``in_memory`` the
+    images are held as uint8 on ``device`` instead and the batches, the same
+    numbers, are made there.
     """
+    if in_memory:
+        return in_memory_batches(folder, batch_size, num_workers, shuffle, seed,
+                                 lambda images: _held(images, device), _scaled_batch)
     paths, labels = labelled_images(folder)
     paths_t = tf.constant([str(p) for p in paths])
     labels_t = tf.constant(labels)
@@ -56,6 +69,20 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     else:
         dataset = dataset.map(_decode)
     return EpochBatches(dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), order, batch_size)
+
+
+def _held(images: np.ndarray, device: str | None) -> tf.Tensor:
+    """The decoded images as one uint8 tensor on ``device`` (TensorFlow's choice if None)."""
+    if device is None:
+        return tf.constant(images)
+    with tf.device(device):
+        return tf.identity(tf.constant(images))
+
+
+def _scaled_batch(images: tf.Tensor, indices: np.ndarray) -> tf.Tensor:
+    """The images at ``indices``, gathered and scaled on the device that holds them."""
+    with tf.device(images.device):
+        return _to_input(tf.gather(images, indices))
 
 
 def as_tensor(array: np.ndarray, device: str | None = None) -> tf.Tensor:
