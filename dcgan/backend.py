@@ -130,10 +130,13 @@ class Backend(Protocol):
         """One generator step; returns the batch's loss summed over the batch."""
 
     def make_step(self, net_D: Any, net_G: Any, loss: Any, trainer_D: Any, trainer_G: Any,
-                  latent_dim: int, eager: bool = False) -> Any:
+                  latent_dim: int, eager: bool = False, compile: bool = False) -> Any:
         """``both_updates(X, Z) -> (loss_D, loss_G)``: ``update_D`` then ``update_G`` on a
         batch (moved to the nets' device), with the backend's speed settings
-        (compilation, memory layout), or as the chapter writes them with ``eager=True``."""
+        (compilation, memory layout), or as the chapter writes them with ``eager=True``.
+        ``compile=True`` compiles further against launch overhead where the framework
+        has a further step (PyTorch: ``torch.compile``, CUDA graphs on a GPU;
+        TensorFlow: XLA); MXNet and JAX already compile the whole step."""
 
     def train(self, net_D: Any, net_G: Any, data_iter: Iterable, num_epochs: int, lr: float,
               latent_dim: int, device: Any = None, *, config: Config | None = None,

@@ -8,7 +8,9 @@ weights and the same random batches:
   (compiled, tuned memory layout, the package's thread and kernel settings);
   ``eager``: the chapter's step as the book writes it, in the environment a
   user gets by default (``DCGAN_FRAMEWORK_DEFAULTS=1``: the package applies
-  none of its settings). Each step ends with the losses as Python floats,
+  none of its settings); with ``--compile``, ``compiled``: the step of
+  ``train --compile`` (``torch.compile``, CUDA graphs on a GPU; XLA in
+  TensorFlow), its compilation in the untimed warm-up steps. Each step ends with the losses as Python floats,
   which forces the work to complete before the clock stops.
 * ``pipeline``: images/sec of the backend's file pipeline over the sprites,
   and the share of a training epoch spent waiting for data; ``memory``: the
@@ -64,7 +66,8 @@ from dcgan.shapes import Layer, array_in_layout, discriminator_layers, generator
 from dcgan.startup import FRAMEWORK_DEFAULTS_ENV
 
 MODES = ("default", "eager")
-"""The step's modes, measured per precision."""
+"""The step's modes, measured per precision (and ``compiled`` with ``--compile``)."""
+COMPILED_MODE = "compiled"
 INPUT_MODES = ("pipeline", "memory")
 """The input paths, measured at fp32 (``--input``)."""
 CLI_MODE = "cli"
@@ -168,7 +171,7 @@ def peak_memory_mb() -> float:
     return rss / 1024 if sys.platform != "darwin" else rss / 2 ** 20
 
 
-def _step_on(backend: Any, device: Any, eager: bool = False) -> Callable:
+def _step_on(backend: Any, device: Any, mode: str = "default") -> Callable:
     """The backend's training step from the shared initial weights, its nets on ``device``."""
     from dcgan.weights import init_weights
 
@@ -179,7 +182,7 @@ def _step_on(backend: Any, device: Any, eager: bool = False) -> Callable:
     net_D, net_G = backend.to_device(net_D, device), backend.to_device(net_G, device)
     trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
     return backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100,
-                             eager=eager)
+                             eager=mode == "eager", compile=mode == COMPILED_MODE)
 
 
 def measure_step(backend: Any, mode: str, batch_size: int, steps: int, warmup: int,
@@ -187,7 +190,7 @@ def measure_step(backend: Any, mode: str, batch_size: int, steps: int, warmup: i
     """Examples/sec of ``backend``'s step in ``mode`` on random batches, on ``device``
     (default: the CPU)."""
     device = device or backend.resolve_device("cpu")
-    step = _step_on(backend, device, eager=mode == "eager")
+    step = _step_on(backend, device, mode)
     rng = np.random.default_rng(1)
     X = backend.as_tensor(array_in_layout(
         rng.uniform(-1, 1, (batch_size, 3, 64, 64)).astype(np.float32), backend.LAYOUT), device)
@@ -323,7 +326,8 @@ def fastest_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def measure_backend(name: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """One row per step mode and precision for backend ``name`` (the fastest of the
     alternating runs), then the input paths', then the command line's at each precision."""
-    cases = [(mode, precision) for precision in args.precision for mode in MODES]
+    modes = MODES + ((COMPILED_MODE,) if args.compile else ())
+    cases = [(mode, precision) for precision in args.precision for mode in modes]
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {case: [] for case in cases}
     for _ in range(args.repeats):
         for mode, precision in cases:
@@ -362,6 +366,8 @@ def print_table(rows: list[dict[str, Any]], bounds: dict[str, float], flops: flo
     for precision in sorted({r["precision"] for r in rows if r.get("precision", "fp32") != "fp32"}):
         _print_ratios(rows, f"{precision} default step against fp32's",
                       lambda r: r["mode"] == "default", "precision", precision, "fp32")
+    _print_ratios(rows, "compiled step against the default step",
+                  lambda r: r.get("precision") == "fp32", "mode", COMPILED_MODE, "default")
     for precision in sorted({r["precision"] for r in rows if r["mode"] == CLI_MODE}):
         _print_ratios(rows, f"whole training command against its default step ({precision})",
                       lambda r: r.get("precision") == precision, "mode", CLI_MODE, "default")
@@ -415,6 +421,9 @@ def build_parser() -> Parser:
     parser.add_argument("--device", choices=("cpu", "gpu", "cuda"), default="cpu",
                         help="where every backend runs; the GPU's bound is PyTorch's "
                              "matrix multiply at each precision")
+    parser.add_argument("--compile", action="store_true",
+                        help="also measure the step of train --compile (torch.compile, "
+                             "XLA), its compilation in the warm-up steps")
     parser.add_argument("--json", action="store_true", help="one JSON line per measurement")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--mode", help=argparse.SUPPRESS)

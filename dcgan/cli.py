@@ -178,6 +178,11 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     model.add_argument("--eager", action="store_true",
                        help="run the training step as the chapter writes it, without the "
                             "backend's compilation and speed settings")
+    model.add_argument("--compile", action="store_true",
+                       help="compile the step further against per-step launch overhead: "
+                            "torch.compile in PyTorch (CUDA graphs on a GPU), XLA in "
+                            "TensorFlow; MXNet and JAX compile the whole step already. The "
+                            "first steps wait for the compiler")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", metavar="N", type=non_negative_int, default=d.seed,
                      help="the initial weights, image order and noise; the same seed gives "
@@ -211,6 +216,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
                   num_epochs=args.epochs or Config().num_epochs, preset=args.preset,
                   batch_size=batch_size, lr=lr,
                   latent_dim=args.latent_dim, alpha=args.alpha, eager=args.eager,
+                  compile=args.compile,
                   bn_init=args.bn_init,
                   eval_every=args.eval_every,
                   init_from=str(weights_file(args.init_from, "--init-from"))

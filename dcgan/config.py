@@ -65,7 +65,10 @@ class Config:
     The defaults are the chapter's (PyTorch and MXNet tabs). ``alpha`` is the
     discriminator's leaky ReLU slope; 0 turns it into a plain ReLU (the
     chapter's first exercise). ``eager`` runs the training step as the chapter
-    writes it, without the backend's compilation or speed settings.
+    writes it, without the backend's compilation or speed settings; ``compile``
+    compiles it further against per-step launch overhead (PyTorch's
+    ``torch.compile``, with CUDA graphs on a GPU; TensorFlow's XLA; MXNet and
+    JAX compile the whole step already), so the two exclude each other.
     ``bn_init`` is how BatchNorm's scale and shift start (:data:`BN_INITS`: drawn
     like the rest, or 1 and 0). ``preset`` names the :data:`PRESETS` entry that
     ``lr`` and ``batch_size`` came from (an explicit value on the command line
@@ -102,6 +105,7 @@ class Config:
     num_workers: int = 2
     input: str = "auto"
     eager: bool = False
+    compile: bool = False
     precision: str = "auto"
     init_from: str | None = None
     eval_every: int = 1
@@ -133,6 +137,9 @@ class Config:
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ValueError(f"eval_every must be 0 (off) or a number of epochs, got "
                              f"{self.eval_every!r}")
+        if self.eager and self.compile:
+            raise ValueError("--eager and --compile exclude each other: --eager runs the "
+                             "chapter's step uncompiled; drop one")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be 0 or more, got {self.num_workers!r}")
 

@@ -75,7 +75,7 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
             restore(resume, net_D, net_G, trainer_D, trainer_G, hooks.from_canonical,
                     hooks.load_trainer_state)
         both_updates = hooks.make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
-                                       eager=config.eager)
+                                       eager=config.eager, compile=config.compile)
         return fit(both_updates, data_iter, num_epochs, seed=config.seed,
                    latent_dim=latent_dim, layout=hooks.layout,
                    to_tensor=lambda Z: hooks.as_tensor(Z, device),

@@ -164,12 +164,13 @@ def _both_updates(net_D: nnx.Module, net_G: nnx.Module, trainer_D: nnx.Optimizer
 
 
 def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.Optimizer,
-              trainer_G: nnx.Optimizer, latent_dim: int, eager: bool = False
-              ) -> Callable[[jax.Array, jax.Array], tuple[float, float]]:
+              trainer_G: nnx.Optimizer, latent_dim: int, eager: bool = False,
+              compile: bool = False) -> Callable[[jax.Array, jax.Array], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one
     ``nnx.jit`` function (the default; XLA compiles it again for a new batch size, such
-    as an epoch's last, smaller batch) or run line by line as in the chapter. The nets
-    must have been built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
+    as an epoch's last, smaller batch) or run line by line as in the chapter. ``compile``
+    changes nothing: the whole step is one XLA program already. The nets must have been
+    built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
     check_precision(net_D, net_G)
     if eager:
         return lambda X, Z: _both_updates(net_D, net_G, trainer_D, trainer_G, loss, X, Z)

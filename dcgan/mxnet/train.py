@@ -199,13 +199,15 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
 
 def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
               trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, latent_dim: int,
-              eager: bool = False) -> Callable[[np.ndarray, np.ndarray], tuple[float, float]]:
+              eager: bool = False, compile: bool = False
+              ) -> Callable[[np.ndarray, np.ndarray], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
 
     By default both nets are hybridized: compiled into one static graph with
     memory allocated once, and ``update_D`` records no graph for the
     generator. ``eager=True`` runs them imperatively with the chapter's
-    recording.
+    recording. ``compile`` changes nothing: the static graph is already
+    MXNet's answer to launch overhead (it has no further compiler).
     """
     if not eager:
         for net in (net_D, net_G):

@@ -166,11 +166,13 @@ def update_G(Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model, loss: keras.l
 
 def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
               trainer_D: keras.optimizers.Optimizer, trainer_G: keras.optimizers.Optimizer,
-              latent_dim: int, eager: bool = False
+              latent_dim: int, eager: bool = False, compile: bool = False
               ) -> Callable[[tf.Tensor, tf.Tensor], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
-    (the default) or run eagerly as in the chapter. The nets must have been built under
-    the run's precision (:func:`dcgan.tensorflow.nets.use_precision`)."""
+    (the default) or run eagerly as in the chapter; ``compile=True`` has XLA compile the
+    function into fused kernels (``jit_compile``: fewer launches, numbers that differ by
+    rounding). The nets must have been built under the run's precision
+    (:func:`dcgan.tensorflow.nets.use_precision`)."""
     check_precision(net_D, net_G)
 
     def both_updates(X, Z):
@@ -180,7 +182,7 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
     if eager:
         return both_updates
     # A batch dimension of None lets the last, smaller batch reuse the graph.
-    compiled = tf.function(both_updates, input_signature=[
+    compiled = tf.function(both_updates, jit_compile=compile, input_signature=[
         tf.TensorSpec((None, 64, 64, 3), tf.float32),
         tf.TensorSpec((None, 1, 1, latent_dim), tf.float32)])
 
