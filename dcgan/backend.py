@@ -134,6 +134,9 @@ class Backend(Protocol):
         """``both_updates(X, Z) -> (loss_D, loss_G)``: ``update_D`` then ``update_G`` on a
         batch (moved to the nets' device), with the backend's speed settings
         (compilation, memory layout), or as the chapter writes them with ``eager=True``.
+        The chapter's step returns Python floats; the default one may return 0-d arrays
+        the device is still computing, which ``float()`` reads (``dcgan.loop`` reads
+        them one step late, so the host queues the next step first).
         ``compile=True`` compiles further against launch overhead where the framework
         has a further step (PyTorch: ``torch.compile``, CUDA graphs on a GPU;
         TensorFlow: XLA); MXNet and JAX already compile the whole step."""

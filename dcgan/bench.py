@@ -10,8 +10,9 @@ weights and the same random batches:
   user gets by default (``DCGAN_FRAMEWORK_DEFAULTS=1``: the package applies
   none of its settings); with ``--compile``, ``compiled``: the step of
   ``train --compile`` (``torch.compile``, CUDA graphs on a GPU; XLA in
-  TensorFlow), its compilation in the untimed warm-up steps. Each step ends with the losses as Python floats,
-  which forces the work to complete before the clock stops.
+  TensorFlow), its compilation in the untimed warm-up steps. Each step ends
+  with the losses read as Python floats, which forces the work to complete
+  before the clock stops.
 * ``pipeline``: images/sec of the backend's file pipeline over the sprites,
   and the share of a training epoch spent waiting for data; ``memory``: the
   same for the images held in memory on the device (``--input memory``).
@@ -198,11 +199,20 @@ def measure_step(backend: Any, mode: str, batch_size: int, steps: int, warmup: i
         rng.standard_normal((batch_size, 100, 1, 1)).astype(np.float32), backend.LAYOUT),
         device)
     for _ in range(warmup):
-        step(X, Z)
+        _read(step(X, Z))
     start = time.perf_counter()
-    for _ in range(steps):
-        step(X, Z)  # returns Python floats: the step has completed
+    unread = step(X, Z)
+    for _ in range(steps - 1):  # as dcgan.loop does: queue a step, then read the last one's
+        queued = step(X, Z)
+        _read(unread)
+        unread = queued
+    _read(unread)  # the last step has completed
     return steps * batch_size / (time.perf_counter() - start)
+
+
+def _read(losses: tuple[Any, Any]) -> tuple[float, float]:
+    """A step's losses as Python floats, which waits for the step to complete."""
+    return float(losses[0]), float(losses[1])
 
 
 def measure_input(backend: Any, batch_size: int, steps: int, in_memory: bool = False,
@@ -236,7 +246,7 @@ def measure_input(backend: Any, batch_size: int, steps: int, in_memory: bool = F
             except StopIteration:
                 break
             waiting += time.perf_counter() - before
-            step(X, Z if X.shape[0] == batch_size else Z[:X.shape[0]])
+            _read(step(X, Z if X.shape[0] == batch_size else Z[:X.shape[0]]))
         epoch = time.perf_counter() - start
     return {"examples_per_sec": images_per_sec, "data_wait_fraction": waiting / epoch}
 

@@ -10,6 +10,11 @@ Two functions of a batch appear here; their names keep them apart: a
 backend's ``both_updates(X, Z)`` (what its ``make_step`` returns: one
 ``update_D`` and one ``update_G``) and the loop's ``train_batch(X, epoch, i)``
 (:data:`TrainBatch`), which draws the step's noise and calls ``both_updates``.
+
+A compiled ``both_updates`` hands its losses back as 0-d arrays still on the
+device; the loop reads them (``float``) one step late, after the next step
+has been queued, so that on a GPU the host never waits for the device between
+two steps. On the CPU a step has finished when it returns: nothing changes.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from dcgan.devices import device_label
 from dcgan.randomness import step_noise
 from dcgan.shapes import Layout, noise_shape
 
-TrainBatch = Callable[[Any, int, int], tuple[float, float, int]]
+TrainBatch = Callable[[Any, int, int], tuple[Any, Any, int]]
 """``train_batch(X, epoch, i) -> (loss_D summed over the batch, loss_G summed over the batch,
-batch size)`` for the ``i``-th batch of ``epoch`` (both 1-based, which key the noise)."""
+batch size)`` for the ``i``-th batch of ``epoch`` (both 1-based, which key the noise); each
+loss a float or a 0-d array that ``float()`` reads."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -145,17 +151,29 @@ def run_epoch(train_batch: TrainBatch, data_iter: Iterable, epoch: int, num_epoc
     total = len(data_iter) + i if hasattr(data_iter, "__len__") else None
     batches = tqdm(data_iter, desc=f"epoch {epoch}/{num_epochs}", unit="batch", total=total,
                    initial=i, disable=not progress, leave=True, dynamic_ncols=True)
-    for X, _ in batches:
-        i += 1
-        loss_D, loss_G, n = train_batch(X, epoch, i)
-        _check_finite(loss_D, loss_G, epoch, i)
+    unread: tuple[Any, Any, int, int] | None = None  # the last step's losses, not yet read
+
+    def read(losses: tuple[Any, Any, int, int]) -> None:
+        nonlocal total_D, total_G, examples
+        loss_D, loss_G, n, step = float(losses[0]), float(losses[1]), losses[2], losses[3]
+        _check_finite(loss_D, loss_G, epoch, step)
         total_D, total_G, examples = total_D + loss_D, total_G + loss_G, examples + n
         batches.set_postfix(loss_D=f"{total_D / examples:.3f}", loss_G=f"{total_G / examples:.3f}")
+
+    for X, _ in batches:
+        i += 1
+        queued = (*train_batch(X, epoch, i), i)
+        if unread is not None:
+            read(unread)
+        unread = queued
         if stop is not None and stop.requested:
+            read(unread)
             batches.n = i  # tqdm counts a batch when the next one is asked for
             batches.close()
             raise TrainingInterrupted(Position(epoch, i, total_D, total_G, examples,
                                                time.perf_counter() - began))
+    if unread is not None:
+        read(unread)
     seconds = time.perf_counter() - began
     if examples == 0:
         raise ValueError("the data iterator yielded no batches; is the image folder empty?")

@@ -27,7 +27,7 @@ def _one_step(backend, compile):
                              compile=compile)
     losses = step(random_batch(backend, (8, 3, 64, 64), seed=1),
                   random_batch(backend, (8, 100, 1, 1), seed=2))
-    return np.array(losses), {"net_D": backend.to_canonical(net_D),
+    return np.array([float(loss) for loss in losses]), {"net_D": backend.to_canonical(net_D),
                               "net_G": backend.to_canonical(net_G)}
 
 

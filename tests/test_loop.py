@@ -32,3 +32,35 @@ def test_a_nan_loss_stops_training_naming_the_epoch_and_step():
     with pytest.raises(TrainingDiverged, match="epoch 2, step 2"):
         train_epochs(step, batches([2, 2, 2]), 3, on_epoch_end=ended.append, progress=False)
     assert [m.epoch for m in ended] == [1], "the completed epoch was reported before the stop"
+
+
+class _Unread:
+    """A loss a device is still computing: ``float()`` waits for it, and records when."""
+
+    def __init__(self, value, step, log):
+        self.value, self.step, self.log = value, step, log
+
+    def __float__(self):
+        self.log.append(("read", self.step))
+        return self.value
+
+
+def test_each_steps_losses_are_read_after_the_next_step_is_queued():
+    log = []
+
+    def step(X, epoch, i):
+        log.append(("queued", i))
+        return _Unread(1.0 * len(X), i, log), _Unread(3.0 * len(X), i, log), len(X)
+
+    (metrics,) = train_epochs(step, batches([2, 2, 1]), 1, progress=False)
+    assert log == [("queued", 1), ("queued", 2), ("read", 1), ("read", 1),
+                   ("queued", 3), ("read", 2), ("read", 2), ("read", 3), ("read", 3)]
+    assert (metrics.loss_D, metrics.loss_G, metrics.examples) == (1.0, 3.0, 5)
+
+
+def test_a_nan_read_one_step_late_still_names_its_own_step():
+    def step(X, epoch, i):
+        return _Unread(math.nan if i == 2 else 1.0, i, []), 1.0, len(X)
+
+    with pytest.raises(TrainingDiverged, match="epoch 1, step 2"):
+        train_epochs(step, batches([2, 2, 2]), 1, progress=False)

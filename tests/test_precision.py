@@ -52,7 +52,7 @@ def _one_step(backend, device):
     step = backend.make_step(net_D, net_G, loss, trainer_D, trainer_G, 100)
     X = random_batch(backend, (8, 3, 64, 64), seed=1)
     Z = random_batch(backend, (8, 100, 1, 1), seed=2)
-    losses = step(X, Z)
+    losses = tuple(map(float, step(X, Z)))
     return losses, backend.to_canonical(net_G), backend.generate(net_G, Z)
 
 
@@ -112,3 +112,32 @@ def test_nets_built_before_the_precision_was_chosen_are_refused(backend, cpu):
     trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
     with pytest.raises(ValueError, match="call use_precision before net_G and net_D"):
         backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100)
+
+
+def _step_and_state(backend, net_D, net_G, trainer_D, trainer_G, X, Z, steps):
+    step = backend.make_step(net_D, net_G, backend.make_loss(), trainer_D, trainer_G, 100)
+    losses = [tuple(map(float, step(X, Z))) for _ in range(steps)]
+    return losses, step
+
+
+def test_an_fp16_checkpoint_keeps_the_loss_scale_so_a_resumed_run_goes_on_alike(backend, cpu):
+    """fp16's loss scale falls from 2^16 over the first steps (docs/performance.md); a
+    resumed run that started it afresh would skip its next steps again."""
+    if "fp16" not in MIXED_ON_CPU[backend.NAME]:
+        pytest.skip(f"{backend.NAME} runs no fp16 on the CPU")
+    backend.use_precision("fp16", cpu)
+    X = random_batch(backend, (8, 3, 64, 64), seed=1)
+    Z = random_batch(backend, (8, 100, 1, 1), seed=2)
+    net_D, net_G = nets_from(backend)
+    trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
+    _, step = _step_and_state(backend, net_D, net_G, trainer_D, trainer_G, X, Z, steps=3)
+    weights = {"net_D": backend.to_canonical(net_D), "net_G": backend.to_canonical(net_G)}
+    states = [backend.trainer_state(t) for t in (trainer_D, trainer_G)]
+    uninterrupted = [tuple(map(float, step(X, Z))) for _ in range(2)]
+
+    net_D, net_G = nets_from(backend, weights)
+    trainer_D, trainer_G = backend.make_trainers(net_D, net_G, lr=0.005)
+    for trainer, state in zip((trainer_D, trainer_G), states):
+        backend.load_trainer_state(trainer, state)
+    resumed, _ = _step_and_state(backend, net_D, net_G, trainer_D, trainer_G, X, Z, steps=2)
+    assert resumed == uninterrupted

@@ -168,7 +168,8 @@ def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.O
               compile: bool = False) -> Callable[[jax.Array, jax.Array], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one
     ``nnx.jit`` function (the default; XLA compiles it again for a new batch size, such
-    as an epoch's last, smaller batch) or run line by line as in the chapter. ``compile``
+    as an epoch's last, smaller batch; the losses are arrays JAX may still be computing,
+    read by ``float()`` when needed) or run line by line as in the chapter. ``compile``
     changes nothing: the whole step is one XLA program already. The nets must have been
     built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
     check_precision(net_D, net_G)
@@ -185,11 +186,7 @@ def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.O
     # flattening it on every step.
     step_on = nnx.cached_partial(compiled, net_D, net_G, trainer_D, trainer_G, loss)
 
-    def step(X: jax.Array, Z: jax.Array) -> tuple[float, float]:
-        loss_D, loss_G = step_on(X, Z)
-        return float(loss_D), float(loss_G)
-
-    return step
+    return step_on
 
 
 def set_seed(seed: int) -> None:

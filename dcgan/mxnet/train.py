@@ -128,7 +128,7 @@ def load_trainer_state(trainer: gluon.Trainer, arrays: dict[str, onp.ndarray]) -
 
 def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block,
              loss: gluon.loss.Loss, trainer_D: gluon.Trainer, *,
-             record_generator: bool = False) -> float:
+             record_generator: bool = False, as_float: bool = True) -> float | np.ndarray:
     """Update the discriminator on real ``X`` and fakes from ``Z``, to maximize
     log D(x) + log(1 - D(G(z))) (minimize the cross-entropy of real as 1, fake as 0);
     returns the summed loss.
@@ -137,6 +137,8 @@ def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Bloc
     its output (``record_generator=True``, what ``--eager`` does); by default
     the generator's forward pass records nothing (still in training mode),
     which gives the same numbers without building a graph that is thrown away.
+    ``as_float=False`` returns the loss as an array that MXNet's engine is still
+    computing, instead of waiting for it (``dcgan.loop`` reads it later).
     """
     batch_size = X.shape[0]
     ones = np.ones((batch_size,), ctx=X.ctx)
@@ -151,7 +153,7 @@ def update_D(X: np.ndarray, Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Bloc
         loss_D = (loss(real_Y, ones) + loss(fake_Y, zeros)) / 2
     loss_D.backward()
     trainer_D.step(1)  # the gradient of the summed loss, as in PyTorch (see module docs)
-    return float(loss_D.sum())
+    return float(loss_D.sum()) if as_float else loss_D.sum()
 
 
 @contextmanager
@@ -171,7 +173,8 @@ def _held_constant(net: gluon.Block) -> Iterator[None]:
 
 
 def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
-             trainer_G: gluon.Trainer, *, discriminator_gradients: bool = False) -> float:
+             trainer_G: gluon.Trainer, *, discriminator_gradients: bool = False,
+             as_float: bool = True) -> float | np.ndarray:
     """Update the generator so that ``net_D`` takes its fakes for real, to maximize
     log D(G(z)) (the chapter's and the paper's non-saturating loss, not
     minimize log(1 - D(G(z)))); returns the summed loss.
@@ -181,7 +184,7 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
     (``discriminator_gradients=True``, what ``--eager`` does). By default
     ``net_D``'s weights are held constant here, so only the gradient that
     flows through ``net_D`` to ``net_G`` is computed: the same update of
-    ``net_G`` with less arithmetic.
+    ``net_G`` with less arithmetic. ``as_float`` as in :func:`update_D`.
     """
     batch_size = Z.shape[0]
     ones = np.ones((batch_size,), ctx=Z.ctx)
@@ -194,7 +197,7 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
             loss_G = loss(fake_Y, ones)
         loss_G.backward()
     trainer_G.step(1)
-    return float(loss_G.sum())
+    return float(loss_G.sum()) if as_float else loss_G.sum()
 
 
 def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
@@ -206,8 +209,10 @@ def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
     By default both nets are hybridized: compiled into one static graph with
     memory allocated once, and ``update_D`` records no graph for the
     generator. ``eager=True`` runs them imperatively with the chapter's
-    recording. ``compile`` changes nothing: the static graph is already
-    MXNet's answer to launch overhead (it has no further compiler).
+    recording and returns the losses as floats (by default they are arrays the
+    engine may still be computing, until ``float()`` reads them). ``compile``
+    changes nothing: the static graph is already MXNet's answer to launch
+    overhead (it has no further compiler).
     """
     if not eager:
         for net in (net_D, net_G):
@@ -218,8 +223,10 @@ def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
 
     def step(X: np.ndarray, Z: np.ndarray) -> tuple[float, float]:
         X, Z = X.as_in_ctx(device), Z.as_in_ctx(device)
-        return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager),
-                update_G(Z, net_D, net_G, loss, trainer_G, discriminator_gradients=eager))
+        return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager,
+                         as_float=eager),
+                update_G(Z, net_D, net_G, loss, trainer_G, discriminator_gradients=eager,
+                         as_float=eager))
 
     return step
 

@@ -169,7 +169,8 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
               latent_dim: int, eager: bool = False, compile: bool = False
               ) -> Callable[[tf.Tensor, tf.Tensor], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
-    (the default) or run eagerly as in the chapter; ``compile=True`` has XLA compile the
+    (the default: the losses are tensors, read by ``float()`` when needed) or run eagerly
+    as in the chapter (floats); ``compile=True`` has XLA compile the
     function into fused kernels (``jit_compile``: fewer launches, numbers that differ by
     rounding). The nets must have been built under the run's precision
     (:func:`dcgan.tensorflow.nets.use_precision`)."""
@@ -186,11 +187,7 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
         tf.TensorSpec((None, 64, 64, 3), tf.float32),
         tf.TensorSpec((None, 1, 1, latent_dim), tf.float32)])
 
-    def step(X, Z):
-        loss_D, loss_G = compiled(X, Z)
-        return float(loss_D), float(loss_G)
-
-    return step
+    return compiled
 
 
 def set_seed(seed: int) -> None:

@@ -13,7 +13,7 @@ import random
 import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -47,23 +47,50 @@ def make_loss() -> nn.Module:
 def make_trainers(net_D: nn.Module, net_G: nn.Module, lr: float, beta1: float = 0.5,
                   beta2: float = 0.999,
                   epsilon: float = ADAM_EPSILON) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """Adam for each net with the chapter's betas and the shared epsilon."""
+    """Adam for each net with the chapter's betas and the shared epsilon. At fp16 each
+    carries its net's gradient scaler as ``scaler`` (a ``torch.amp.GradScaler``, which
+    the step uses and the checkpoint keeps, as Keras' LossScaleOptimizer holds its
+    scale)."""
     hyperparameters = {"lr": lr, "betas": (beta1, beta2), "eps": epsilon}
-    return (torch.optim.Adam(net_D.parameters(), **hyperparameters),
-            torch.optim.Adam(net_G.parameters(), **hyperparameters))
+    trainers = (torch.optim.Adam(net_D.parameters(), **hyperparameters),
+                torch.optim.Adam(net_G.parameters(), **hyperparameters))
+    if precision_in_use() == "fp16":
+        device_type = next(net_D.parameters()).device.type
+        for trainer in trainers:
+            trainer.scaler = torch.amp.GradScaler(device_type)
+    return trainers
+
+
+def _scaler(trainer: torch.optim.Optimizer) -> torch.amp.GradScaler | None:
+    """fp16's gradient scaler of ``trainer`` (:func:`make_trainers`), None at other
+    precisions."""
+    return getattr(trainer, "scaler", None)
 
 
 def trainer_state(trainer: torch.optim.Optimizer) -> dict[str, np.ndarray]:
-    """The optimizer's state as arrays: ``<parameter index>.<exp_avg|exp_avg_sq|step>``."""
-    return {f"{index}.{name}": value.detach().cpu().numpy().copy()
-            for index, state in trainer.state_dict()["state"].items()
-            for name, value in state.items()}
+    """The optimizer's state as arrays: ``<parameter index>.<exp_avg|exp_avg_sq|step>``, and
+    at fp16 its scaler's ``scaler.scale`` and ``scaler.growth_tracker``."""
+    arrays = {f"{index}.{name}": value.detach().cpu().numpy().copy()
+              for index, state in trainer.state_dict()["state"].items()
+              for name, value in state.items()}
+    scaler = _scaler(trainer)
+    if scaler is not None:
+        state = scaler.state_dict()
+        arrays["scaler.scale"] = np.array(state["scale"], dtype=np.float32)
+        arrays["scaler.growth_tracker"] = np.array(state["_growth_tracker"], dtype=np.int64)
+    return arrays
 
 
 def load_trainer_state(trainer: torch.optim.Optimizer, arrays: dict[str, np.ndarray]) -> None:
     """Load :func:`trainer_state`'s arrays; a state that does not fit the parameters is an
     error, and the optimizer is left untouched."""
     parameters = [p for group in trainer.param_groups for p in group["params"]]
+    scaler_arrays = {k: v for k, v in arrays.items() if k.startswith("scaler.")}
+    arrays = {k: v for k, v in arrays.items() if k not in scaler_arrays}
+    scaler = _scaler(trainer)
+    if bool(scaler_arrays) != (scaler is not None):
+        raise ValueError("the checkpoint was written at another precision than this run's: "
+                         "fp16's gradient scaler is in one and not the other")
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, array in arrays.items():
         index, _, name = key.partition(".")
@@ -77,6 +104,11 @@ def load_trainer_state(trainer: torch.optim.Optimizer, arrays: dict[str, np.ndar
         state.setdefault(int(index), {})[name] = torch.from_numpy(np.array(array))
     trainer.load_state_dict({"state": state,
                              "param_groups": trainer.state_dict()["param_groups"]})
+    if scaler is not None:
+        scaler.load_state_dict({
+            **scaler.state_dict(),
+            "scale": float(np.reshape(scaler_arrays["scaler.scale"], ())),
+            "_growth_tracker": int(np.reshape(scaler_arrays["scaler.growth_tracker"], ()))})
 
 
 def _backward_and_step(loss_value: torch.Tensor, trainer: torch.optim.Optimizer,
@@ -95,7 +127,8 @@ def _backward_and_step(loss_value: torch.Tensor, trainer: torch.optim.Optimizer,
 def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module,
              loss: nn.Module, trainer_D: torch.optim.Optimizer, *,
              record_generator: bool = False,
-             scaler: torch.amp.GradScaler | None = None) -> float:
+             scaler: torch.amp.GradScaler | None = None,
+             as_float: bool = True) -> float | torch.Tensor:
     """Update the discriminator on real ``X`` and fakes from ``Z``, to maximize
     log D(x) + log(1 - D(G(z))) (minimize the cross-entropy of real as 1, fake as 0);
     returns the summed loss.
@@ -105,7 +138,8 @@ def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Modul
     the generator's forward pass records nothing, which gives the same
     numbers without building a graph that is thrown away. The forward passes run
     at the chosen precision (``dcgan.torch.nets.use_precision``), the loss in
-    float32; ``scaler`` is fp16's gradient scaler.
+    float32; ``scaler`` is fp16's gradient scaler. ``as_float=False`` returns the loss as
+    a 0-d tensor on the device instead of waiting for it (``dcgan.loop`` reads it later).
     """
     batch_size = X.shape[0]
     ones = torch.ones((batch_size,), device=X.device)
@@ -121,7 +155,7 @@ def update_D(X: torch.Tensor, Z: torch.Tensor, net_D: nn.Module, net_G: nn.Modul
     loss_D = (loss(real_Y, ones.reshape(real_Y.shape)) +
               loss(fake_Y, zeros.reshape(fake_Y.shape))) / 2
     _backward_and_step(loss_D, trainer_D, scaler)
-    return loss_D.item()
+    return loss_D.item() if as_float else loss_D.detach()
 
 
 @contextmanager
@@ -140,7 +174,8 @@ def _held_constant(net: nn.Module) -> Iterator[None]:
 def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
              trainer_G: torch.optim.Optimizer, *,
              discriminator_gradients: bool = False,
-             scaler: torch.amp.GradScaler | None = None) -> float:
+             scaler: torch.amp.GradScaler | None = None,
+             as_float: bool = True) -> float | torch.Tensor:
     """Update the generator so that ``net_D`` takes its fakes for real, to maximize
     log D(G(z)) (the chapter's and the paper's non-saturating loss, not
     minimize log(1 - D(G(z)))); returns the summed loss.
@@ -150,7 +185,8 @@ def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Modul
     (``discriminator_gradients=True``, what ``--eager`` does). By default
     ``net_D``'s weights are held constant here, so only the gradient that
     flows through ``net_D`` to ``net_G`` is computed: the same update of
-    ``net_G`` with less arithmetic. Precision and ``scaler`` as in :func:`update_D`.
+    ``net_G`` with less arithmetic. Precision, ``scaler`` and ``as_float`` as in
+    :func:`update_D`.
     """
     batch_size = Z.shape[0]
     ones = torch.ones((batch_size,), device=Z.device)
@@ -163,25 +199,26 @@ def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Modul
             fake_Y = net_D(fake_X).float()
         loss_G = loss(fake_Y, ones.reshape(fake_Y.shape))
         _backward_and_step(loss_G, trainer_G, scaler)
-    return loss_G.item()
+    return loss_G.item() if as_float else loss_G.detach()
 
 
 def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
               trainer_D: torch.optim.Optimizer, trainer_G: torch.optim.Optimizer,
               latent_dim: int, eager: bool = False, compile: bool = False
-              ) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, float]]:
+              ) -> Callable[[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
 
     By default the nets and each batch use the channels-last memory layout,
     which oneDNN's CPU convolutions run faster (same numbers, another order
     in memory), and ``update_D`` records no graph for the generator;
-    ``eager=True`` keeps PyTorch's default layout and the chapter's recording.
-    ``compile=True`` compiles both nets with ``torch.compile`` (TorchInductor's
-    fused kernels; on a GPU ``mode="reduce-overhead"``, which replays each
-    step's kernels as CUDA graphs instead of launching them one by one): the
-    first steps wait for the compiler, and the numbers differ from the
-    uncompiled step's by rounding.
-    At fp16 each net's update has its own gradient scaler.
+    ``eager=True`` keeps PyTorch's default layout and the chapter's recording
+    and returns the losses as floats; by default they stay 0-d tensors on the
+    device until ``float()`` reads them. ``compile=True`` compiles both nets
+    with ``torch.compile`` (TorchInductor's fused kernels; on a GPU
+    ``mode="reduce-overhead"``, which replays each step's kernels as CUDA
+    graphs instead of launching them one by one): the first steps wait for
+    the compiler, and the numbers differ from the uncompiled step's by rounding.
+    At fp16 each net's update has its own gradient scaler, the one its optimizer carries.
     """
     if not eager:
         net_D.to(memory_format=torch.channels_last)
@@ -190,19 +227,18 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
     if compile:
         for net in (net_D, net_G):
             net.compile(mode="reduce-overhead" if device.type == "cuda" else None)
-    scaler_D, scaler_G = ((torch.amp.GradScaler(device.type), torch.amp.GradScaler(device.type))
-                          if precision_in_use() == "fp16" else (None, None))
+    scaler_D, scaler_G = _scaler(trainer_D), _scaler(trainer_G)
 
-    def step(X: torch.Tensor, Z: torch.Tensor) -> tuple[float, float]:
+    def step(X: torch.Tensor, Z: torch.Tensor) -> tuple[Any, Any]:
         if compile:  # the CUDA graphs' outputs of the last step may be overwritten now
             torch.compiler.cudagraph_mark_step_begin()
         X, Z = X.to(device), Z.to(device)
         if not eager:
             X = X.contiguous(memory_format=torch.channels_last)
         return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager,
-                         scaler=scaler_D),
+                         scaler=scaler_D, as_float=eager),
                 update_G(Z, net_D, net_G, loss, trainer_G, discriminator_gradients=eager,
-                         scaler=scaler_G))
+                         scaler=scaler_G, as_float=eager))
 
     return step
 
