@@ -22,6 +22,8 @@ subject:
 ``folders``      listing, checking and labelling an image folder (``--data-dir``),
                  and ``--classes``, which narrows any of them
 ``images``       one file as the nets' input pixels, the same in every backend
+``memory``       a whole folder decoded once and held as uint8, batched by index
+                 (``--input memory``; each backend holds it on its device)
 ``staging``      folders that appear whole or not at all
 ================ ============================================================
 
