@@ -14,7 +14,7 @@ data       ``load_data``, ``as_tensor``, ``as_numpy``
 train      ``update_D``, ``update_G``, ``train``, ``main`` and the helpers
            ``make_loss``, ``make_trainers``, ``make_step``, ``set_seed``,
            ``resolve_device``, ``generate``, ``save_weights``,
-           ``trainer_state``, ``load_trainer_state``
+           ``trainer_state``, ``load_trainer_state``, ``start_workers``
 ========== ==============================================================
 
 :func:`load` gathers them into one object that satisfies the
@@ -96,12 +96,13 @@ class Backend(Protocol):
     # data
     def load_data(self, folder: Path, batch_size: int, num_workers: int = 0,
                   shuffle: bool = True, seed: int = 0, in_memory: bool = False,
-                  device: Any = None) -> Iterable[tuple[Any, Any]]:
+                  device: Any = None, workers: Any = None) -> Iterable[tuple[Any, Any]]:
         """The framework's own pipeline over an image folder: batches ``(X, labels)`` with
         X of shape (N, 3, 64, 64) in the backend's layout, scaled to [-1, 1], in the seeded
         order of ``dcgan.randomness``. ``in_memory``: the images decoded once and held as
         uint8 on ``device``, each batch made there (``dcgan.datasets.memory``), the same
-        numbers (JAX has only this path)."""
+        numbers (JAX has only this path). ``workers`` (``dcgan.distributed.Workers``): this
+        worker's part of every global batch of ``batch_size``."""
 
     def as_tensor(self, array: np.ndarray, device: Any = None) -> Any:
         """A float32 numpy array (already in the backend's layout) as a framework tensor."""
@@ -130,7 +131,8 @@ class Backend(Protocol):
         """One generator step; returns the batch's loss summed over the batch."""
 
     def make_step(self, net_D: Any, net_G: Any, loss: Any, trainer_D: Any, trainer_G: Any,
-                  latent_dim: int, eager: bool = False, compile: bool = False) -> Any:
+                  latent_dim: int, eager: bool = False, compile: bool = False,
+                  workers: Any = None) -> Any:
         """``both_updates(X, Z) -> (loss_D, loss_G)``: ``update_D`` then ``update_G`` on a
         batch (moved to the nets' device), with the backend's speed settings
         (compilation, memory layout), or as the chapter writes them with ``eager=True``.
@@ -139,11 +141,14 @@ class Backend(Protocol):
         them one step late, so the host queues the next step first).
         ``compile=True`` compiles further against launch overhead where the framework
         has a further step (PyTorch: ``torch.compile``, CUDA graphs on a GPU;
-        TensorFlow: XLA); MXNet and JAX already compile the whole step."""
+        TensorFlow: XLA); MXNet and JAX already compile the whole step. With several
+        ``workers`` (:meth:`start_workers`), ``X`` and ``Z`` are this worker's part of the
+        global batch, and the step is data-parallel: BatchNorm on the global batch, the
+        workers' gradients and losses summed."""
 
     def train(self, net_D: Any, net_G: Any, data_iter: Iterable, num_epochs: int, lr: float,
               latent_dim: int, device: Any = None, *, config: Config | None = None,
-              run: Any = None, resume: Any = None) -> list[Any]:
+              run: Any = None, resume: Any = None, workers: Any = None) -> list[Any]:
         """The chapter's training loop; returns the metrics of the epochs it ran.
 
         Initialises both nets (the shared N(0, 0.02) draw of ``dcgan.weights``,
@@ -153,7 +158,8 @@ class Backend(Protocol):
         ``dcgan.plotting.LivePlot``) receives samples, metrics, quality and a
         checkpoint after each epoch; ``resume`` (a ``dcgan.checkpoints.Checkpoint``
         of this backend) continues a run where it stopped. The chapter's final
-        line is printed at the end. The body is shared (``dcgan.training``)."""
+        line is printed at the end. The body is shared (``dcgan.training``). ``workers``:
+        this process is one worker of a data-parallel run (:meth:`start_workers`)."""
 
     def trainer_state(self, trainer: Any) -> dict[str, np.ndarray]:
         """An optimizer's state (Adam's moments and step counts) as numpy arrays under the
@@ -164,6 +170,12 @@ class Backend(Protocol):
 
     def set_seed(self, seed: int) -> None:
         """Seed the framework's random generators (and numpy/random) for a repeatable run."""
+
+    def start_workers(self, device: str = "auto", timeout_s: float = 300.0) -> Any:
+        """Join the workers that the framework's launcher started (``--distributed``), as a
+        ``dcgan.distributed.Workers``; a collective that waits longer than ``timeout_s``
+        raises ``dcgan.distributed.WorkersLost``. Not started by the launcher, or a backend
+        that does not train data-parallel: ValueError saying what to do."""
 
     def resolve_device(self, choice: str = "auto") -> Any:
         """The device for ``--device auto|cpu|gpu``; asking for a missing GPU is an error."""
@@ -189,7 +201,7 @@ CONTRACT: dict[str, tuple[str, ...]] = {
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
               "make_step", "set_seed", "resolve_device", "generate", "save_weights",
-              "trainer_state", "load_trainer_state"),
+              "trainer_state", "load_trainer_state", "start_workers"),
 }
 """Module -> the public names each backend's module of that name defines."""
 

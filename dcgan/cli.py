@@ -32,6 +32,7 @@ from dcgan.datasets import (
 )
 from dcgan.datasets.memory import INPUTS, resolve_input
 from dcgan.devices import DEVICES, on_gpu, requested_device
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, WorkersLost, check_batch_size
 from dcgan.latent import (
     PATHS,
     interpolation_noise,
@@ -201,6 +202,16 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true",
                      help="let the framework print its start-up messages (also: "
                           f"{VERBOSE_ENV}=1)")
+    parallel = parser.add_argument_group("more than one device (data-parallel)")
+    parallel.add_argument("--distributed", action="store_true",
+                          help="be one of the workers that the framework's launcher started "
+                               "(torchrun --nproc-per-node N -m dcgan.torch.train "
+                               "--distributed ...): --batch-size stays the global batch, "
+                               "each worker takes its part, the first writes the run folder")
+    parallel.add_argument("--worker-timeout", metavar="SECONDS", type=positive_float,
+                          default=DEFAULT_TIMEOUT_S,
+                          help="stop with an error when the other workers do not answer for "
+                               "this long (one died or hangs)")
     return parser
 
 
@@ -247,11 +258,19 @@ def quality_reference(config: Config, folder: Path) -> QualityReference | None:
     return QualityReference.of_folder(folder, data_root, FULL_SAMPLES)
 
 
-def _resumed(args: argparse.Namespace, backend: Any) -> tuple[RunFolder, Checkpoint, Config]:
+def _resumed(args: argparse.Namespace, backend: Any,
+             workers: Workers) -> tuple[RunFolder | None, Checkpoint, Config]:
     """The run of ``--resume``, its checkpoint and its configuration with this command's
-    ``--device`` and ``--num-workers``; a finished run is refused."""
-    run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT, args.epochs)
-    config = dataclasses.replace(run.config, device=requested_device(args.device),
+    ``--device`` and ``--num-workers``; a finished run is refused. Only the chief of a
+    data-parallel run reopens the folder (which rewrites its metrics); the others read
+    the checkpoint."""
+    if workers.chief:
+        run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT,
+                                           args.epochs)
+    else:
+        run, checkpoint = None, RunFolder.read_checkpoint(args.resume, backend.NAME,
+                                                          args.epochs)
+    config = dataclasses.replace(checkpoint.config, device=requested_device(args.device),
                                  num_workers=args.num_workers, input=args.input)
     if checkpoint.position.epoch > config.num_epochs:
         raise ValueError(f"--resume {args.resume}: the run has finished its "
@@ -267,24 +286,36 @@ def _new_config(args: argparse.Namespace) -> Config:
     return config
 
 
-def _prepare(args: argparse.Namespace, backend: Any,
-             prog: str) -> tuple[Config, Path, Any, RunFolder, Checkpoint | None]:
+def _prepare(args: argparse.Namespace, backend: Any, prog: str,
+             workers: Workers) -> tuple[Config, Path, Any, RunFolder | None, Checkpoint | None]:
     """Everything a run needs before its first step, checked before anything is written:
     the configuration, the image folder, the device, and the run folder (new, or the
-    resumed one) with its quality probe. Bad input raises ValueError or DatasetError."""
+    resumed one) with its quality probe. Bad input raises ValueError or DatasetError.
+
+    In a data-parallel run the chief makes the image folder (a dataset built on first
+    use) before the other workers read it, and only the chief has a run folder (None on
+    the others)."""
     if args.resume:
-        run, checkpoint, config = _resumed(args, backend)
+        run, checkpoint, config = _resumed(args, backend, workers)
     else:
         run, checkpoint, config = None, None, _new_config(args)
+    if not workers.chief:
+        workers.barrier()
     folder = _image_folder_with_warnings(config, prog)
+    if workers.chief and workers.size > 1:
+        workers.barrier()
+    if workers.size > 1:
+        check_batch_size(config.batch_size, len(list_images(folder)), workers.size)
     device = backend.resolve_device(config.device)
     config = dataclasses.replace(config,
                                  precision=backend.use_precision(config.precision, device),
                                  input=resolve_input(config.input, on_gpu(device)))
+    if not workers.chief:
+        return config, folder, device, None, checkpoint
     reference = quality_reference(config, folder)
     if run is None:
         run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
-    run.record_device(device)
+    run.record_device(device, workers.size)
     if reference is not None:
         run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
                                    config.latent_dim, backend.LAYOUT, config.seed)
@@ -304,38 +335,67 @@ def _save_nets(backend: Any, net_D: Any, net_G: Any, run: RunFolder) -> None:
 def main(backend_name: str, argv: list[str] | None = None) -> int:
     """Parse ``argv``, train with ``dcgan.<backend_name>`` and write the run folder.
 
-    Returns 0 when training ends, 1 when it diverges and 130 after Ctrl-C
-    (with a checkpoint to ``--resume`` from).
+    Returns 0 when training ends, 1 when it diverges or a data-parallel run loses a
+    worker, and 130 after Ctrl-C (with a checkpoint to ``--resume`` from).
     """
     parser = build_parser(backend_name)
     args = parser.parse_args(argv)
     backend = backends.load(backend_name)
+    workers = Workers()
     try:
-        config, folder, device, run, checkpoint = _prepare(args, backend, parser.prog)
+        if args.distributed:
+            workers = backend.start_workers(requested_device(args.device), args.worker_timeout)
+        config, folder, device, run, checkpoint = _prepare(args, backend, parser.prog, workers)
     except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError too
         parser.error(str(err))
+    except WorkersLost as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 1
+    try:
+        return _train(args, backend, parser.prog, workers, config, folder, device, run,
+                      checkpoint)
+    finally:
+        workers.close()
+
+
+def _train(args: argparse.Namespace, backend: Any, prog: str, workers: Workers,
+           config: Config, folder: Path, device: Any, run: RunFolder | None,
+           checkpoint: Checkpoint | None) -> int:
+    """The training of :func:`main` once everything is checked; its exit status."""
     backend.set_seed(config.seed)
     data_iter = backend.load_data(folder, config.batch_size, config.num_workers,
                                   shuffle=True, seed=config.seed,
-                                  in_memory=config.input == "memory", device=device)
+                                  in_memory=config.input == "memory", device=device,
+                                  workers=workers)
     net_D = backend.net_D(config.n_D, config.alpha)
     net_G = backend.net_G(config.latent_dim, config.n_G)
-    where = (f"resuming {run.path} at epoch {checkpoint.position.epoch}, step "
-             f"{checkpoint.position.step}" if checkpoint else f"-> {run.path}")
-    print(f"training {backend.NAME} DCGAN on {folder} {where}", file=sys.stderr)
-    if config.init_from and checkpoint is None:
-        print(f"starting from the weights in {config.init_from}", file=sys.stderr)
+    if run is not None:
+        where = (f"resuming {run.path} at epoch {checkpoint.position.epoch}, step "
+                 f"{checkpoint.position.step}" if checkpoint else f"-> {run.path}")
+        on = f" with {workers.size} workers" if workers.size > 1 else ""
+        print(f"training {backend.NAME} DCGAN on {folder}{on} {where}", file=sys.stderr)
+        if config.init_from and checkpoint is None:
+            print(f"starting from the weights in {config.init_from}", file=sys.stderr)
     try:
         backend.train(net_D, net_G, data_iter, config.num_epochs, config.lr,
-                      config.latent_dim, device, config=config, run=run, resume=checkpoint)
+                      config.latent_dim, device, config=config, run=run, resume=checkpoint,
+                      workers=workers)
     except TrainingDiverged as err:
-        print(f"{parser.prog}: error: {err} (outputs so far: {run.path})", file=sys.stderr)
+        if run is not None:
+            print(f"{prog}: error: {err} (outputs so far: {run.path})", file=sys.stderr)
+        return 1
+    except WorkersLost as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except TrainingInterrupted as err:
-        print(f"\n{parser.prog}: {err}; checkpoint saved to {run.checkpoint_path}\n"
-              f"resume with: {parser.prog} --resume {run.path}", file=sys.stderr)
+        if run is not None:
+            again = (f" --distributed (under the same launcher, with {workers.size} workers)"
+                     if workers.size > 1 else "")
+            print(f"\n{prog}: {err}; checkpoint saved to {run.checkpoint_path}\n"
+                  f"resume with: {prog} --resume {run.path}{again}", file=sys.stderr)
         return 130
-    _save_nets(backend, net_D, net_G, run)
+    if run is not None:
+        _save_nets(backend, net_D, net_G, run)
     return 0
 
 

@@ -175,7 +175,7 @@ class Config:
         write_bytes_atomic(path, (self.to_json(recorded) + "\n").encode("utf-8"))
 
 
-RECORDED_KEYS = ("device_used", "framework_device")
+RECORDED_KEYS = ("device_used", "framework_device", "workers")
 """What a run folder's ``config.json`` records beside the configuration: the device the
 run used, named as every backend names it (``cpu``, ``gpu:0``), and as its framework
-names it (``cpu(0)``, ``/GPU:0``, ``cuda:0``)."""
+names it (``cpu(0)``, ``/GPU:0``, ``cuda:0``), and the number of data-parallel workers."""

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from dcgan.config import SAMPLE_COLS, SAMPLE_ROWS
 from dcgan.devices import device_label
+from dcgan.distributed import Workers
 from dcgan.randomness import step_noise
 from dcgan.shapes import Layout, noise_shape
 
@@ -68,21 +69,28 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 class _StopRequest:
     """Set by the first Ctrl-C: training stops after the current step. A second Ctrl-C
-    interrupts at once, as usual."""
+    interrupts at once, as usual. ``agree`` makes the workers of a data-parallel run
+    stop after the same step (``dcgan.distributed.Workers.any_of``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, agree: Callable[[bool], bool] = lambda flag: flag) -> None:
         self.requested = False
+        self.agree = agree
 
     def __call__(self, signum: int, frame: Any) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
 
+    def now(self) -> bool:
+        """Whether to stop after this step: requested here, or on any other worker."""
+        return self.agree(self.requested)
+
 
 @contextlib.contextmanager
-def stop_on_interrupt() -> Iterator[_StopRequest]:
-    """Catch SIGINT while training (in the main thread) so the current step can finish."""
-    request = _StopRequest()
+def stop_on_interrupt(workers: Workers | None = None) -> Iterator[_StopRequest]:
+    """Catch SIGINT while training (in the main thread) so the current step can finish;
+    every worker of a data-parallel run stops after the same step."""
+    request = _StopRequest((workers or Workers()).any_of)
     if threading.current_thread() is not threading.main_thread():
         yield request
         return
@@ -166,7 +174,7 @@ def run_epoch(train_batch: TrainBatch, data_iter: Iterable, epoch: int, num_epoc
         if unread is not None:
             read(unread)
         unread = queued
-        if stop is not None and stop.requested:
+        if stop is not None and stop.now():
             read(unread)
             batches.n = i  # tqdm counts a batch when the next one is asked for
             batches.close()
@@ -213,7 +221,8 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
         num_epochs: int, *, seed: int, latent_dim: int, layout: Layout,
         to_tensor: Callable[[np.ndarray], Any], generate: Callable[[Any], np.ndarray],
         device: Any, run: Any = None, state: Callable[[], dict] | None = None,
-        start: Position | None = None, progress: bool = True) -> list[EpochMetrics]:
+        start: Position | None = None, progress: bool = True,
+        workers: Workers | None = None) -> list[EpochMetrics]:
     """The loop of the chapter's ``train`` once the nets and optimizers are set up.
 
     For the ``step``-th batch ``X`` of ``epoch`` it draws that step's noise
@@ -228,29 +237,37 @@ def fit(both_updates: Callable[[Any, Any], tuple[float, float]], data_iter: Iter
     position. Ctrl-C stops after the current step: ``run`` saves a checkpoint
     and :class:`TrainingInterrupted` propagates. At the end it prints the
     chapter's final line.
+
+    ``workers`` (``dcgan.distributed``): this process is one worker of a
+    data-parallel run, ``data_iter`` gives its part of each global batch
+    (``global_batch_size``), it takes its rows of the global batch's noise,
+    ``both_updates`` returns the global batch's losses, and only the chief
+    shows progress and prints (``run`` is None on the others).
     """
+    workers = workers or Workers()
     Z_fixed = to_tensor(fixed_noise(seed, latent_dim, layout))
 
     def draw(noise: np.ndarray) -> np.ndarray:
         return generate(to_tensor(noise))
 
     def train_batch(X: Any, epoch: int, i: int) -> tuple[float, float, int]:
-        batch_size = X.shape[0]
-        Z = to_tensor(step_noise(seed, epoch, i, batch_size, latent_dim, layout))
-        return (*both_updates(X, Z), batch_size)
+        batch_size = data_iter.global_batch_size(i) if workers.size > 1 else X.shape[0]
+        Z = step_noise(seed, epoch, i, batch_size, latent_dim, layout)[workers.part(batch_size)]
+        return (*both_updates(X, to_tensor(Z)), batch_size)
 
     def end_epoch(metrics: EpochMetrics) -> None:
         if run is not None:
             run.end_epoch(metrics, generate(Z_fixed), state, draw=draw)
 
-    with stop_on_interrupt() as stop:
+    with stop_on_interrupt(workers) as stop:
         try:
             history = train_epochs(train_batch, data_iter, num_epochs, on_epoch_end=end_epoch,
-                                   start=start, progress=progress, stop=stop)
+                                   start=start, progress=progress and workers.chief,
+                                   stop=stop)
         except TrainingInterrupted as interrupted:
             if run is not None and hasattr(run, "save_checkpoint"):
                 run.save_checkpoint(interrupted.position, state)
             raise
-    if history:
+    if history and workers.chief:
         print(final_line(history[-1], device))
     return history

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from dcgan.distributed import Workers
 from dcgan.shapes import Layout, noise_shape
 
 # Separate streams, so that the order and the noise never share draws.
@@ -48,27 +49,49 @@ class EpochOrder:
     PyTorch's and Gluon's ``DataLoader`` take it as ``sampler``, tf.data reads
     it through a generator. The order is :func:`epoch_order` of ``epoch``
     (or 0, 1, 2, ... without shuffling), beginning after ``start`` examples,
-    where a resumed epoch continues.
+    where a resumed epoch continues. With ``workers`` of a data-parallel run
+    (``dcgan.distributed``), each global batch of ``batch_size`` in that order
+    gives this worker only its part: batches of :attr:`local_batch_size` of
+    these indices are the worker's parts of the global batches, one for one.
     """
 
-    def __init__(self, length: int, seed: int = 0, shuffle: bool = True) -> None:
+    def __init__(self, length: int, seed: int = 0, shuffle: bool = True,
+                 batch_size: int | None = None, workers: Workers | None = None) -> None:
         self.length = length
         self.seed = seed
         self.shuffle = shuffle
+        self.batch_size = batch_size
+        self.workers = workers or Workers()
+        if self.workers.size > 1 and batch_size is None:
+            raise ValueError("a worker's share of the order needs the global batch size")
         self.epoch = 1
         self.start = 0
 
+    @property
+    def local_batch_size(self) -> int | None:
+        """This worker's images of a full global batch (the batch size with one worker)."""
+        return None if self.batch_size is None else self.batch_size // self.workers.size
+
+    def global_batch_size(self, step: int) -> int:
+        """The number of images of the ``step``-th (1-based) global batch of an epoch."""
+        batch = self.batch_size or self.length
+        return min(batch, self.length - (step - 1) * batch)
+
     def indices(self) -> np.ndarray:
-        """This epoch's remaining indices, in order."""
+        """This epoch's remaining indices (this worker's share of them), in order."""
         order = (epoch_order(self.length, self.seed, self.epoch) if self.shuffle
                  else np.arange(self.length))
+        if self.workers.size > 1:
+            batches = [order[first:first + self.batch_size]
+                       for first in range(0, self.length, self.batch_size)]
+            order = np.concatenate([b[self.workers.part(len(b))] for b in batches])
         return order[self.start:]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices().tolist())
 
     def __len__(self) -> int:
-        return self.length - self.start
+        return len(self.indices())
 
 
 class EpochBatches:
@@ -104,3 +127,7 @@ class EpochBatches:
 
     def __len__(self) -> int:
         return -(-len(self.order) // self.batch_size)
+
+    def global_batch_size(self, step: int) -> int:
+        """The images of the ``step``-th batch of an epoch, over all workers of the run."""
+        return self.order.global_batch_size(step)

@@ -111,6 +111,16 @@ class RunFolder:
         (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
         return run, checkpoint
 
+    @staticmethod
+    def read_checkpoint(path: str | os.PathLike, backend: str,
+                        num_epochs: int | None = None) -> Checkpoint:
+        """The checkpoint :meth:`resume` continues from, read without writing anything (a
+        data-parallel run's other workers), with ``num_epochs`` as :meth:`resume` sets it."""
+        checkpoint = load_checkpoint(Path(path) / CHECKPOINT_FILE, backend)
+        if num_epochs is not None:
+            checkpoint.config = dataclasses.replace(checkpoint.config, num_epochs=num_epochs)
+        return checkpoint
+
     @property
     def checkpoint_path(self) -> Path:
         """The run's checkpoint, rewritten after every epoch."""
@@ -125,11 +135,13 @@ class RunFolder:
             self.backend, self.config, position, list(self.history),
             arrays["nets"], arrays["trainers"]))
 
-    def record_device(self, device: object) -> None:
+    def record_device(self, device: object, workers: int = 1) -> None:
         """Write the device the run uses into ``config.json``, in the form every backend
-        shows (``cpu``, ``gpu:0``) and under ``framework_device`` in its framework's own."""
+        shows (``cpu``, ``gpu:0``) and under ``framework_device`` in its framework's own,
+        and the number of data-parallel ``workers`` (each on such a device)."""
         self.config.save(self.path / CONFIG_FILE, {"device_used": device_label(device),
-                                                   "framework_device": str(device)})
+                                                   "framework_device": str(device),
+                                                   "workers": workers})
 
     def sample_path(self, epoch: int) -> Path:
         """The sample grid written after ``epoch``."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from dcgan.checkpoints import capture, restore
 from dcgan.config import Config
+from dcgan.distributed import Workers
 from dcgan.loop import EpochMetrics, fit
 from dcgan.shapes import Layout
 from dcgan.weights import initialize_nets
@@ -51,7 +52,8 @@ class TrainHooks:
 
 def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable,
                   num_epochs: int, lr: float, latent_dim: int, device: Any = None, *,
-                  config: Any = None, run: Any = None, resume: Any = None) -> list[EpochMetrics]:
+                  config: Any = None, run: Any = None, resume: Any = None,
+                  workers: Workers | None = None) -> list[EpochMetrics]:
     """The body of every backend's ``train`` (see ``dcgan.backend.Backend.train``).
 
     The chapter draws every parameter from N(0, 0.02) with its framework's
@@ -60,7 +62,8 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
     ``config.bn_init`` says), or load ``config.init_from``; ``config.precision``
     is the arithmetic (``dcgan.precision``). Then Adam for
     each net, a checkpoint's state if resuming, the backend's ``make_step``, and
-    the epochs (:func:`fit`).
+    the epochs (:func:`fit`); with ``workers``, as one worker of a data-parallel run
+    (``dcgan.distributed``).
     """
     config = config or Config(latent_dim=latent_dim, lr=lr, num_epochs=num_epochs)
     device = device or hooks.resolve_device("auto")
@@ -75,12 +78,13 @@ def train_chapter(hooks: TrainHooks, net_D: Any, net_G: Any, data_iter: Iterable
             restore(resume, net_D, net_G, trainer_D, trainer_G, hooks.from_canonical,
                     hooks.load_trainer_state)
         both_updates = hooks.make_step(net_D, net_G, loss, trainer_D, trainer_G, latent_dim,
-                                       eager=config.eager, compile=config.compile)
+                                       eager=config.eager, compile=config.compile,
+                                       workers=workers)
         return fit(both_updates, data_iter, num_epochs, seed=config.seed,
                    latent_dim=latent_dim, layout=hooks.layout,
                    to_tensor=lambda Z: hooks.as_tensor(Z, device),
                    generate=lambda Z: hooks.generate(net_G, Z), device=device, run=run,
                    state=lambda: capture(net_D, net_G, trainer_D, trainer_G,
                                          hooks.to_canonical, hooks.trainer_state),
-                   start=resume.position if resume is not None else None)
+                   start=resume.position if resume is not None else None, workers=workers)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from dcgan.datasets.folders import labelled_images
 from dcgan.datasets.images import decode_images
+from dcgan.distributed import Workers
 from dcgan.randomness import EpochBatches, EpochOrder
 
 INPUTS = ("auto", "pipeline", "memory")
@@ -58,15 +59,17 @@ class InMemoryLoader:
 
 def in_memory_batches(folder: str | Path, batch_size: int, num_workers: int, shuffle: bool,
                       seed: int, hold: Callable[[np.ndarray], Any],
-                      scaled_batch: Callable[[Any, np.ndarray], Any]) -> EpochBatches:
+                      scaled_batch: Callable[[Any, np.ndarray], Any],
+                      workers: Workers | None = None) -> EpochBatches:
     """The image folder decoded once (``num_workers`` threads; 0: one after another) into
     uint8 (N, 64, 64, 3), handed to ``hold`` (which puts it where the framework keeps it),
     and batched by the seeded order of ``dcgan.randomness``: each batch is
     ``scaled_batch(held, indices)``. The :class:`InMemoryLoader` is the result's ``loader``.
+    ``workers``: a data-parallel run's worker, which gets its part of every batch.
     """
     paths, labels = labelled_images(Path(folder))
-    order = EpochOrder(len(paths), seed, shuffle)
+    order = EpochOrder(len(paths), seed, shuffle, batch_size, workers)
     images = hold(decode_images(paths, num_workers))
     loader = InMemoryLoader(lambda indices: scaled_batch(images, indices), np.asarray(labels),
-                            order, batch_size)
-    return EpochBatches(loader, order, batch_size)
+                            order, order.local_batch_size)
+    return EpochBatches(loader, order, order.local_batch_size)

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dcgan.datasets.memory import in_memory_batches
+from dcgan.distributed import Workers
 from dcgan.randomness import EpochBatches
 
 # The chapter's ToTensor (x / 255) then Normalize(0.5, 0.5) ((x - 0.5) / 0.5), in
@@ -38,7 +39,8 @@ def _to_input(images: jax.Array) -> jax.Array:
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
               shuffle: bool = True, seed: int = 0, in_memory: bool = True,
-              device: jax.Device | None = None) -> EpochBatches:
+              device: jax.Device | None = None,
+              workers: Workers | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
 
     The images are decoded once, ``num_workers`` at a time (0: one after
@@ -47,10 +49,13 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     choice). Each epoch's order comes from ``seed`` and the epoch
     (``dcgan.randomness``), so two runs, and a resumed run, see the same
     batches.
+    ``workers`` (``dcgan.distributed``): a data-parallel run's worker, which gets only its
+    part of each global batch of ``batch_size``.
     """
     return in_memory_batches(folder, batch_size, num_workers, shuffle, seed,
                              lambda images: jax.device_put(images, device),
-                             lambda images, indices: _to_input(images[jnp.asarray(indices)]))
+                             lambda images, indices: _to_input(images[jnp.asarray(indices)]),
+                             workers)
 
 
 def as_tensor(array: np.ndarray, device: jax.Device | None = None) -> jax.Array:

@@ -37,6 +37,7 @@ from flax import nnx, serialization
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, not_data_parallel
 from dcgan.files import atomic_path
 from dcgan.jax import LAYOUT, NAME
 from dcgan.jax.data import as_numpy, as_tensor
@@ -165,13 +166,16 @@ def _both_updates(net_D: nnx.Module, net_G: nnx.Module, trainer_D: nnx.Optimizer
 
 def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.Optimizer,
               trainer_G: nnx.Optimizer, latent_dim: int, eager: bool = False,
-              compile: bool = False) -> Callable[[jax.Array, jax.Array], tuple[float, float]]:
+              compile: bool = False, workers: Workers | None = None
+              ) -> Callable[[jax.Array, jax.Array], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one
     ``nnx.jit`` function (the default; XLA compiles it again for a new batch size, such
     as an epoch's last, smaller batch; the losses are arrays JAX may still be computing,
     read by ``float()`` when needed) or run line by line as in the chapter. ``compile``
     changes nothing: the whole step is one XLA program already. The nets must have been
     built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
+    if workers is not None and workers.size > 1:
+        raise not_data_parallel(NAME)
     check_precision(net_D, net_G)
     if eager:
         return lambda X, Z: _both_updates(net_D, net_G, trainer_D, trainer_G, loss, X, Z)
@@ -236,16 +240,23 @@ def save_weights(net_D: nnx.Module, net_G: nnx.Module, folder: str | Path) -> li
     return paths
 
 
+def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
+    """Join a launcher's workers for data-parallel training: not in this backend yet, which
+    says so (``dcgan.distributed.not_data_parallel``)."""
+    raise not_data_parallel(NAME)
+
+
 def train(net_D: nnx.Module, net_G: nnx.Module, data_iter: Iterable, num_epochs: int,
           lr: float, latent_dim: int, device: jax.Device | None = None, *,
           config: Config | None = None, run: RunFolder | None = None,
-          resume: Checkpoint | None = None) -> list[EpochMetrics]:
+          resume: Checkpoint | None = None,
+          workers: Workers | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``
     on every batch; see ``dcgan.backend.Backend.train``.
 
     New arrays are made on ``device`` (``jax.default_device``)."""
     return train_chapter(HOOKS, net_D, net_G, data_iter, num_epochs, lr, latent_dim, device,
-                         config=config, run=run, resume=resume)
+                         config=config, run=run, resume=resume, workers=workers)
 
 
 HOOKS = TrainHooks(

@@ -26,6 +26,7 @@ from mxnet import gluon, np, npx
 
 from dcgan.datasets import read_image
 from dcgan.datasets.memory import in_memory_batches
+from dcgan.distributed import Workers
 from dcgan.randomness import EpochBatches, EpochOrder
 
 
@@ -45,24 +46,28 @@ def _to_input(image: np.ndarray) -> np.ndarray:
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
               shuffle: bool = True, seed: int = 0, in_memory: bool = False,
-              device: mx.Context | None = None) -> EpochBatches:
+              device: mx.Context | None = None,
+              workers: Workers | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 3, 64, 64) scaled to [-1, 1].
 
     Each epoch's order comes from ``seed`` and the epoch (``dcgan.randomness``),
     so two runs, and a resumed run, see the same batches. The DataLoader is
     the result's ``loader``; with ``in_memory`` the images are held as uint8 on
     ``device`` instead and the batches, the same numbers, are made there.
+    ``workers`` (``dcgan.distributed``): a data-parallel run's worker, which gets only its
+    part of each global batch of ``batch_size``.
     """
     if in_memory:
         return in_memory_batches(
             folder, batch_size, num_workers, shuffle, seed,
             lambda images: np.array(images, dtype=onp.uint8, ctx=device or mx.cpu()),
-            lambda images, indices: _to_input(images[np.array(indices, ctx=images.ctx)]))
+            lambda images, indices: _to_input(images[np.array(indices, ctx=images.ctx)]),
+            workers)
     dataset = _ImageFolder(str(folder)).transform_first(_to_input)
-    order = EpochOrder(len(dataset), seed, shuffle)
-    loader = gluon.data.DataLoader(dataset, batch_size=batch_size, sampler=order,
+    order = EpochOrder(len(dataset), seed, shuffle, batch_size, workers)
+    loader = gluon.data.DataLoader(dataset, batch_size=order.local_batch_size, sampler=order,
                                    num_workers=num_workers, thread_pool=num_workers > 0)
-    return EpochBatches(loader, order, batch_size)
+    return EpochBatches(loader, order, order.local_batch_size)
 
 
 def as_tensor(array: onp.ndarray, device: mx.Context | None = None) -> np.ndarray:

@@ -33,6 +33,7 @@ from mxnet import autograd, gluon, np
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, not_data_parallel
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.mxnet import LAYOUT, NAME
@@ -202,7 +203,7 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
 
 def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
               trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, latent_dim: int,
-              eager: bool = False, compile: bool = False
+              eager: bool = False, compile: bool = False, workers: Workers | None = None
               ) -> Callable[[np.ndarray, np.ndarray], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
 
@@ -214,6 +215,8 @@ def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
     changes nothing: the static graph is already MXNet's answer to launch
     overhead (it has no further compiler).
     """
+    if workers is not None and workers.size > 1:
+        raise not_data_parallel(NAME)
     if not eager:
         for net in (net_D, net_G):
             net.hybridize(static_alloc=True, static_shape=True)
@@ -269,14 +272,21 @@ def save_weights(net_D: gluon.Block, net_G: gluon.Block, folder: str | Path) -> 
     return paths
 
 
+def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
+    """Join a launcher's workers for data-parallel training: not in this backend yet, which
+    says so (``dcgan.distributed.not_data_parallel``)."""
+    raise not_data_parallel(NAME)
+
+
 def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epochs: int,
           lr: float, latent_dim: int, device: mx.Context | None = None, *,
           config: Config | None = None, run: RunFolder | None = None,
-          resume: Checkpoint | None = None) -> list[EpochMetrics]:
+          resume: Checkpoint | None = None,
+          workers: Workers | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``
     on every batch; see ``dcgan.backend.Backend.train``."""
     return train_chapter(HOOKS, net_D, net_G, data_iter, num_epochs, lr, latent_dim, device,
-                         config=config, run=run, resume=resume)
+                         config=config, run=run, resume=resume, workers=workers)
 
 
 HOOKS = TrainHooks(

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from dcgan.datasets import IMAGE_SIZE, labelled_images, read_image
 from dcgan.datasets.memory import in_memory_batches
+from dcgan.distributed import Workers
 from dcgan.randomness import EpochBatches, EpochOrder
 
 
@@ -41,7 +42,8 @@ def _decode(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
               shuffle: bool = True, seed: int = 0, in_memory: bool = False,
-              device: str | None = None) -> EpochBatches:
+              device: str | None = None,
+              workers: Workers | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 64, 64, 3) scaled to [-1, 1].
 
     ``num_workers`` images are decoded in parallel (0: one at a time). Each
@@ -50,14 +52,16 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
     ``tf.data.Dataset`` is the result's ``loader``; with ``in_memory`` the
     images are held as uint8 on ``device`` instead and the batches, the same
     numbers, are made there.
+    ``workers`` (``dcgan.distributed``): a data-parallel run's worker, which gets only its
+    part of each global batch of ``batch_size``.
     """
     if in_memory:
         return in_memory_batches(folder, batch_size, num_workers, shuffle, seed,
-                                 lambda images: _held(images, device), _scaled_batch)
+                                 lambda images: _held(images, device), _scaled_batch, workers)
     paths, labels = labelled_images(folder)
     paths_t = tf.constant([str(p) for p in paths])
     labels_t = tf.constant(labels)
-    order = EpochOrder(len(paths), seed, shuffle)
+    order = EpochOrder(len(paths), seed, shuffle, batch_size, workers)
     # The generator runs once per pass over the dataset: it hands over that
     # epoch's whole order, which unbatch() turns back into single indices.
     indices = tf.data.Dataset.from_generator(
@@ -68,7 +72,8 @@ def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
         dataset = dataset.map(_decode, num_parallel_calls=num_workers, deterministic=True)
     else:
         dataset = dataset.map(_decode)
-    return EpochBatches(dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE), order, batch_size)
+    batch = order.local_batch_size
+    return EpochBatches(dataset.batch(batch).prefetch(tf.data.AUTOTUNE), order, batch)
 
 
 def _held(images: np.ndarray, device: str | None) -> tf.Tensor:

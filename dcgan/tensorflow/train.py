@@ -33,6 +33,7 @@ import tensorflow as tf
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, not_data_parallel
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
@@ -166,7 +167,8 @@ def update_G(Z: tf.Tensor, net_D: keras.Model, net_G: keras.Model, loss: keras.l
 
 def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
               trainer_D: keras.optimizers.Optimizer, trainer_G: keras.optimizers.Optimizer,
-              latent_dim: int, eager: bool = False, compile: bool = False
+              latent_dim: int, eager: bool = False, compile: bool = False,
+              workers: Workers | None = None
               ) -> Callable[[tf.Tensor, tf.Tensor], tuple[float, float]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates, compiled as one ``tf.function``
     (the default: the losses are tensors, read by ``float()`` when needed) or run eagerly
@@ -174,6 +176,8 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
     function into fused kernels (``jit_compile``: fewer launches, numbers that differ by
     rounding). The nets must have been built under the run's precision
     (:func:`dcgan.tensorflow.nets.use_precision`)."""
+    if workers is not None and workers.size > 1:
+        raise not_data_parallel(NAME)
     check_precision(net_D, net_G)
 
     def both_updates(X, Z):
@@ -225,16 +229,23 @@ def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> 
     return paths
 
 
+def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
+    """Join a launcher's workers for data-parallel training: not in this backend yet, which
+    says so (``dcgan.distributed.not_data_parallel``)."""
+    raise not_data_parallel(NAME)
+
+
 def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,
           lr: float, latent_dim: int, device: str | None = None, *,
           config: Config | None = None, run: RunFolder | None = None,
-          resume: Checkpoint | None = None) -> list[EpochMetrics]:
+          resume: Checkpoint | None = None,
+          workers: Workers | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``
     on every batch; see ``dcgan.backend.Backend.train``.
 
     The optimizers and the compiled step are made inside ``tf.device(device)``."""
     return train_chapter(HOOKS, net_D, net_G, data_iter, num_epochs, lr, latent_dim, device,
-                         config=config, run=run, resume=resume)
+                         config=config, run=run, resume=resume, workers=workers)
 
 
 HOOKS = TrainHooks(

@@ -22,32 +22,36 @@ from torch.utils.data import DataLoader
 
 from dcgan.datasets import read_image
 from dcgan.datasets.memory import in_memory_batches
+from dcgan.distributed import Workers
 from dcgan.randomness import EpochBatches, EpochOrder
 
 
 def load_data(folder: str | Path, batch_size: int, num_workers: int = 0,
               shuffle: bool = True, seed: int = 0, in_memory: bool = False,
-              device: torch.device | str | None = None) -> EpochBatches:
+              device: torch.device | str | None = None,
+              workers: Workers | None = None) -> EpochBatches:
     """Batches ``(X, labels)`` of the image folder, X (N, 3, 64, 64) scaled to [-1, 1].
 
     Each epoch's order comes from ``seed`` and the epoch (``dcgan.randomness``),
     so two runs, and a resumed run, see the same batches. The DataLoader is
     the result's ``loader``; with ``in_memory`` the images are held as uint8 on
     ``device`` instead and the batches, the same numbers, are made there.
+    ``workers`` (``dcgan.distributed``): a data-parallel run's worker, which gets only its
+    part of each global batch of ``batch_size``.
     """
     if in_memory:
         return in_memory_batches(folder, batch_size, num_workers, shuffle, seed,
                                  lambda images: torch.from_numpy(images).to(device or "cpu"),
-                                 _scaled_batch)
+                                 _scaled_batch, workers)
     transform = torchvision.transforms.Compose([
         torchvision.transforms.ToTensor(),
         torchvision.transforms.Normalize(0.5, 0.5)])
     dataset = torchvision.datasets.ImageFolder(str(folder), transform=transform,
                                                loader=read_image)
-    order = EpochOrder(len(dataset), seed, shuffle)
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=order, num_workers=num_workers,
-                        persistent_workers=num_workers > 0)
-    return EpochBatches(loader, order, batch_size)
+    order = EpochOrder(len(dataset), seed, shuffle, batch_size, workers)
+    loader = DataLoader(dataset, batch_size=order.local_batch_size, sampler=order,
+                        num_workers=num_workers, persistent_workers=num_workers > 0)
+    return EpochBatches(loader, order, order.local_batch_size)
 
 
 def _scaled_batch(images: torch.Tensor, indices: np.ndarray) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from dcgan.precision import resolve_precision, unsupported
-from dcgan.torch.blocks import D_block, G_block
+from dcgan.torch.blocks import D_block, G_block, GlobalBatchNorm2d
 from dcgan.weights import check_arrays
 
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -103,6 +103,28 @@ def forward(net: nn.Module, X: torch.Tensor, training: bool = False) -> torch.Te
             return net(X).float()
     finally:
         net.train(was_training)
+
+
+def synchronize_batch_norm(net: nn.Sequential, device: torch.device | str) -> nn.Sequential:
+    """Make every BatchNorm of ``net`` use the global batch of a data-parallel run:
+    PyTorch's ``nn.SyncBatchNorm`` on a GPU, :class:`GlobalBatchNorm2d` elsewhere.
+
+    The layers are replaced in place and keep their parameters and running statistics
+    (the same tensors, so an optimizer made before goes on updating them); the canonical
+    weights do not change. Returns ``net``.
+    """
+    for block in net:
+        if not isinstance(block, (G_block, D_block)):
+            continue
+        old = block.batch_norm
+        kind = nn.SyncBatchNorm if torch.device(device).type == "cuda" else GlobalBatchNorm2d
+        new = kind(old.num_features, eps=old.eps, momentum=old.momentum)
+        new.weight, new.bias = old.weight, old.bias
+        new.running_mean, new.running_var = old.running_mean, old.running_var
+        new.num_batches_tracked = old.num_batches_tracked
+        new.train(old.training)
+        block.batch_norm = new
+    return net
 
 
 def _canonical_tensors(net: nn.Sequential) -> dict[str, torch.Tensor]:

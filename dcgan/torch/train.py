@@ -9,19 +9,24 @@ with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from contextlib import contextmanager, nullcontext
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, lost
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
@@ -32,6 +37,7 @@ from dcgan.torch.nets import (
     forward,
     from_canonical,
     precision_in_use,
+    synchronize_batch_norm,
     to_canonical,
     to_device,
     use_precision,
@@ -204,7 +210,8 @@ def update_G(Z: torch.Tensor, net_D: nn.Module, net_G: nn.Module, loss: nn.Modul
 
 def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
               trainer_D: torch.optim.Optimizer, trainer_G: torch.optim.Optimizer,
-              latent_dim: int, eager: bool = False, compile: bool = False
+              latent_dim: int, eager: bool = False, compile: bool = False,
+              workers: Workers | None = None
               ) -> Callable[[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
     """``both_updates(X, Z) -> (loss_D, loss_G)``: both updates on one batch.
 
@@ -219,14 +226,30 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
     graphs instead of launching them one by one): the first steps wait for
     the compiler, and the numbers differ from the uncompiled step's by rounding.
     At fp16 each net's update has its own gradient scaler, the one its optimizer carries.
+
+    With several ``workers`` (:func:`start_workers`) ``X`` and ``Z`` are this worker's
+    part of the global batch: BatchNorm sees the global batch
+    (:func:`dcgan.torch.nets.synchronize_batch_norm`), each net's update goes through
+    ``DistributedDataParallel``, whose gradient all-reduce sums the workers' gradients
+    (the chapter's loss is a sum over the batch; DDP would average them), and the losses
+    returned are the global batch's.
     """
+    device = next(net_D.parameters()).device
+    distributed = workers is not None and workers.size > 1
+    if distributed:
+        synchronize_batch_norm(net_D, device)
+        synchronize_batch_norm(net_G, device)
     if not eager:
         net_D.to(memory_format=torch.channels_last)
         net_G.to(memory_format=torch.channels_last)
-    device = next(net_D.parameters()).device
     if compile:
         for net in (net_D, net_G):
             net.compile(mode="reduce-overhead" if device.type == "cuda" else None)
+    # Each net's update runs through its own DDP wrapper, and the other net as is: the
+    # generator's forward pass in update_D and the discriminator's in update_G give no
+    # gradient to their weights, which DDP would otherwise wait for.
+    update_D_of = (_data_parallel(net_D, device), net_G) if distributed else (net_D, net_G)
+    update_G_of = (net_D, _data_parallel(net_G, device)) if distributed else (net_D, net_G)
     scaler_D, scaler_G = _scaler(trainer_D), _scaler(trainer_G)
 
     def step(X: torch.Tensor, Z: torch.Tensor) -> tuple[Any, Any]:
@@ -235,12 +258,83 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
         X, Z = X.to(device), Z.to(device)
         if not eager:
             X = X.contiguous(memory_format=torch.channels_last)
-        return (update_D(X, Z, net_D, net_G, loss, trainer_D, record_generator=eager,
-                         scaler=scaler_D, as_float=eager),
-                update_G(Z, net_D, net_G, loss, trainer_G, discriminator_gradients=eager,
-                         scaler=scaler_G, as_float=eager))
+        losses = (update_D(X, Z, *update_D_of, loss, trainer_D, record_generator=eager,
+                           scaler=scaler_D, as_float=eager and not distributed),
+                  update_G(Z, *update_G_of, loss, trainer_G, discriminator_gradients=eager,
+                           scaler=scaler_G, as_float=eager and not distributed))
+        if not distributed:
+            return losses
+        total = torch.stack(losses)
+        dist.all_reduce(total)
+        return (float(total[0]), float(total[1])) if eager else (total[0], total[1])
 
-    return step
+    return _reporting_lost_workers(step, workers) if distributed else step
+
+
+def _data_parallel(net: nn.Module, device: torch.device) -> DistributedDataParallel:
+    """``net`` wrapped in DDP with the workers' gradients summed, not averaged, and
+    BatchNorm's running statistics left alone (they are the same on every worker)."""
+    wrapped = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None,
+                                      forward_sync_buffers=False)
+    wrapped.register_comm_hook(None, _summed_gradients)
+    return wrapped
+
+
+def _summed_gradients(state, bucket):  # DDP checks these annotations: none, or its own
+    """DDP's communication hook: the sum of the workers' gradients (its default divides the
+    sum by the number of workers)."""
+    future = dist.all_reduce(bucket.buffer(), async_op=True).get_future()
+    return future.then(lambda done: done.value()[0])
+
+
+def _reporting_lost_workers(function: Callable, workers: Workers) -> Callable:
+    """``function`` with a failed collective reported as ``dcgan.distributed.WorkersLost``."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except dist.DistError as err:
+            raise lost(workers, err) from err
+
+    return guarded
+
+
+_LAUNCHER_ENVIRONMENT = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
+    """Join the workers that ``torchrun`` started (it describes them in the environment):
+    ``torch.distributed``'s process group, gloo on the CPU and NCCL on GPUs (each worker
+    on the GPU of its ``LOCAL_RANK``), every collective bounded by ``timeout_s``.
+
+    Outside ``torchrun`` the error says how to start the workers; workers that do not all
+    join within ``timeout_s`` raise ``dcgan.distributed.WorkersLost``.
+    """
+    missing = [name for name in _LAUNCHER_ENVIRONMENT if name not in os.environ]
+    if missing:
+        raise ValueError(f"--distributed: {', '.join(missing)} not set; start the workers "
+                         f"with PyTorch's launcher: torchrun --nproc-per-node N -m "
+                         f"dcgan.torch.train --distributed ...")
+    on_gpu = resolve_device(device).type == "cuda"
+    rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    if on_gpu:
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    workers = Workers(rank, size, timeout_s)
+    try:
+        dist.init_process_group("nccl" if on_gpu else "gloo",
+                                timeout=timedelta(seconds=timeout_s))
+    except dist.DistError as err:
+        raise lost(workers, err) from err
+    flag_device = torch.device("cuda", torch.cuda.current_device()) if on_gpu else None
+
+    def any_of(flag: bool) -> bool:
+        value = torch.tensor([float(flag)], device=flag_device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
+    return Workers(rank, size, timeout_s, any_of=_reporting_lost_workers(any_of, workers),
+                   barrier=_reporting_lost_workers(dist.barrier, workers),
+                   close=dist.destroy_process_group)
 
 
 def set_seed(seed: int) -> None:
@@ -251,16 +345,17 @@ def set_seed(seed: int) -> None:
 
 
 def resolve_device(choice: str = "auto") -> torch.device:
-    """``auto`` (a GPU if there is one), ``cpu`` or ``gpu``/``cuda`` (an error without one)."""
+    """``auto`` (a GPU if there is one), ``cpu`` or ``gpu``/``cuda`` (an error without one);
+    the GPU is the current one (``cuda:0``, or a data-parallel worker's own)."""
     if choice == "cpu":
         return torch.device("cpu")
     if choice in ("gpu", "cuda"):
         if not torch.cuda.is_available():
             raise ValueError("--device gpu: PyTorch sees no CUDA GPU here; use --device cpu "
                              "or auto")
-        return torch.device("cuda:0")
+        return torch.device("cuda", torch.cuda.current_device())
     if choice == "auto":
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+        return resolve_device("gpu" if torch.cuda.is_available() else "cpu")
     raise ValueError(f"unknown device {choice!r}; choose auto, cpu or gpu")
 
 
@@ -283,11 +378,12 @@ def save_weights(net_D: nn.Module, net_G: nn.Module, folder: str | Path) -> list
 def train(net_D: nn.Module, net_G: nn.Module, data_iter: Iterable, num_epochs: int, lr: float,
           latent_dim: int, device: torch.device | None = None, *,
           config: Config | None = None, run: RunFolder | None = None,
-          resume: Checkpoint | None = None) -> list[EpochMetrics]:
+          resume: Checkpoint | None = None,
+          workers: Workers | None = None) -> list[EpochMetrics]:
     """The chapter's ``train``: initialise, then alternate ``update_D`` and ``update_G``
     on every batch; see ``dcgan.backend.Backend.train``."""
     return train_chapter(HOOKS, net_D, net_G, data_iter, num_epochs, lr, latent_dim, device,
-                         config=config, run=run, resume=resume)
+                         config=config, run=run, resume=resume, workers=workers)
 
 
 HOOKS = TrainHooks(

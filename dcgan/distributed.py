@@ -1,0 +1,104 @@
+"""Data-parallel training, the framework-free half: who is who, and who gets which images.
+
+``--distributed`` runs the same ``train`` in W worker processes that a
+framework's launcher starts (``torchrun`` for PyTorch). The semantics are
+written here once, for every backend:
+
+* ``--batch-size`` stays the global batch: each step's batch (the seeded
+  order of ``dcgan.randomness``) and its noise are split into W consecutive
+  parts, worker ``r`` takes part ``r`` (:meth:`Workers.part`), so the W
+  workers together see exactly the images and noise of a one-worker run;
+* the chapter's loss is a sum over the batch, so the workers' gradients and
+  losses are summed (not averaged), and BatchNorm's statistics are those of
+  the global batch: one step of W workers is one step of one worker;
+* only the chief (rank 0) writes the run folder, samples, metrics and
+  checkpoints, and shows the progress bar;
+* a batch size that W does not divide is refused; a collective that fails
+  (a worker died, or did not answer within ``--worker-timeout``) stops every
+  worker with :class:`WorkersLost` instead of hanging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+DEFAULT_TIMEOUT_S = 300.0
+"""How long a worker waits for the others in a collective (joining, each step's
+all-reduce) before it gives up: long enough for the chief's end-of-epoch work (samples,
+quality metrics, checkpoint), short enough that a lost worker is noticed."""
+
+
+class WorkersLost(RuntimeError):
+    """A collective with the other workers failed: one stopped, or none answered in time."""
+
+
+@dataclass(frozen=True)
+class Workers:
+    """This process's place among the ``size`` workers of a run (one worker: ``size`` 1).
+
+    ``any_of(flag)`` is True on every worker when ``flag`` is True on any (an all-reduce),
+    so that a Ctrl-C seen by one worker stops all of them after the same step;
+    ``barrier()`` waits for every worker. Both are the framework's collectives, each
+    bounded by ``timeout_s``; ``close()`` leaves the framework's process group.
+    """
+
+    rank: int = 0
+    size: int = 1
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    any_of: Callable[[bool], bool] = field(default=lambda flag: flag, compare=False)
+    barrier: Callable[[], None] = field(default=lambda: None, compare=False)
+    close: Callable[[], None] = field(default=lambda: None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rank < self.size:
+            raise ValueError(f"rank {self.rank} is not one of {self.size} workers")
+
+    @property
+    def chief(self) -> bool:
+        """Whether this worker writes the run's outputs (rank 0)."""
+        return self.rank == 0
+
+    def part(self, count: int) -> slice:
+        """This worker's rows of a batch of ``count``: ``count`` split into ``size``
+        consecutive parts as evenly as possible, the first parts the larger."""
+        bounds = np.cumsum([0] + [len(p) for p in np.array_split(np.arange(count), self.size)])
+        return slice(int(bounds[self.rank]), int(bounds[self.rank + 1]))
+
+
+def check_batch_size(batch_size: int, num_images: int, workers: int) -> None:
+    """Refuse a global batch that ``workers`` cannot share: a batch size they do not divide,
+    or a last (short) batch of fewer images than workers. The message says what to change."""
+    if batch_size % workers:
+        raise ValueError(f"--batch-size {batch_size} is not divisible by the {workers} "
+                         f"workers: each worker takes batch/W images; choose a multiple of "
+                         f"{workers}")
+    last = num_images % batch_size
+    if 0 < last < workers:
+        raise ValueError(f"the last batch of each epoch has {last} of the {num_images} images, "
+                         f"fewer than the {workers} workers; change --batch-size or the "
+                         f"number of images")
+
+
+def lost(workers: Workers, error: BaseException) -> WorkersLost:
+    """The error every backend raises when a collective fails, naming the worker."""
+    cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return WorkersLost(f"worker {workers.rank} of {workers.size}: a collective with the other "
+                       f"workers failed ({cause}); another worker stopped or did not answer "
+                       f"within {workers.timeout_s:g} s (--worker-timeout). The last "
+                       f"checkpoint is kept")
+
+
+DATA_PARALLEL_BACKENDS = ("torch",)
+"""The backends whose ``start_workers`` joins a launcher's workers; the others refuse
+``--distributed`` with :func:`not_data_parallel`."""
+
+
+def not_data_parallel(backend: str) -> ValueError:
+    """The refusal of a backend that does not train data-parallel (yet): what to use."""
+    return ValueError(f"--distributed: the {backend} backend trains on one device only so "
+                      f"far; data-parallel training runs with "
+                      f"{', '.join(f'dcgan.{b}.train' for b in DATA_PARALLEL_BACKENDS)} "
+                      f"(see the README's 'More than one device')")

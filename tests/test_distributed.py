@@ -1,0 +1,272 @@
+"""Data-parallel training (``--distributed``): W workers, started by the framework's own
+launcher, train as one worker with the whole batch.
+
+The launcher tests start real processes on this machine (``torchrun`` with gloo for
+PyTorch), each bounded in time; a backend that does not train data-parallel yet says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_parity import TEN_STEP_LOSS_TOLERANCE, TEN_STEP_WEIGHT_TOLERANCE, TOLERANCE
+
+from dcgan.checkpoints import CHECKPOINT_FILE, load_checkpoint
+from dcgan.distributed import DATA_PARALLEL_BACKENDS, Workers, check_batch_size
+from dcgan.randomness import EpochOrder
+from dcgan.runs import METRICS_FILE, read_metrics
+from dcgan.weights import load_weights
+
+HERE = Path(__file__).resolve().parent
+TIMEOUT_S = 300
+LAUNCHERS = {"torch": [sys.executable, "-m", "torch.distributed.run", "--standalone"]}
+"""Each data-parallel backend's launcher, which takes ``--nproc-per-node W``."""
+
+
+@pytest.fixture
+def parallel_backend(backend):
+    """A backend that trains data-parallel (the others are tested for their refusal)."""
+    if backend.NAME not in DATA_PARALLEL_BACKENDS:
+        pytest.skip(f"{backend.NAME} does not train data-parallel yet (its refusal is tested)")
+    return backend
+
+
+def launch(backend_name: str, workers: int, *args: str) -> list[str]:
+    """The command that starts ``workers`` workers of ``args`` with the backend's launcher."""
+    return [*LAUNCHERS[backend_name], "--nproc-per-node", str(workers), *args]
+
+
+def train_args(backend_name: str, folder: Path, out: Path, epochs: int,
+               distributed: bool = True) -> list[str]:
+    """``-m dcgan.<backend>.train`` and the options of a small run of 8-image batches."""
+    return ["-m", f"dcgan.{backend_name}.train", *(["--distributed"] if distributed else []),
+            "--device", "cpu",
+            "--data-dir", str(folder), "--batch-size", "8", "--num-workers", "0", "--seed", "3",
+            "--eval-every", "0", "--epochs", str(epochs), "--out", str(out)]
+
+
+def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_S,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+# What every worker is given ----------------------------------------------------------
+
+
+def test_a_global_batch_splits_into_consecutive_parts_the_first_the_larger():
+    parts = [Workers(rank, 3).part(10) for rank in range(3)]
+    assert parts == [slice(0, 4), slice(4, 7), slice(7, 10)]
+    assert [Workers(rank, 2).part(8) for rank in range(2)] == [slice(0, 4), slice(4, 8)]
+
+
+def test_the_workers_parts_of_each_batch_make_up_the_one_worker_batch_also_when_resumed():
+    length, batch, size = 22, 8, 2  # the last batch has 6 images
+    whole = EpochOrder(length, seed=5, batch_size=batch)
+    parts = [EpochOrder(length, seed=5, batch_size=batch, workers=Workers(r, size))
+             for r in range(size)]
+    for skip in (0, 1):  # a resumed epoch starts after `skip` batches
+        for order in (whole, *parts):
+            order.epoch, order.start = 2, skip * order.local_batch_size
+        local = [p.indices() for p in parts]
+        rebuilt = np.concatenate([
+            np.concatenate([index[first:first + batch // size] for index in local])
+            for first in range(0, len(local[0]), batch // size)])
+        np.testing.assert_array_equal(rebuilt, whole.indices())
+    assert [whole.global_batch_size(step) for step in (1, 2, 3)] == [8, 8, 6]
+
+
+@pytest.mark.parametrize("batch_size, num_images, words", [
+    (7, 16, "--batch-size 7 is not divisible by the 2 workers"),
+    (8, 17, "the last batch of each epoch has 1 of the 17 images, fewer than the 2 workers")])
+def test_a_batch_the_workers_cannot_share_is_refused_with_what_to_change(batch_size, num_images,
+                                                                         words):
+    with pytest.raises(ValueError, match=words):
+        check_batch_size(batch_size, num_images, 2)
+
+
+# Equivalence: W workers at global batch 2B are one worker at 2B ------------------------
+
+
+@pytest.fixture(scope="module")
+def two_worker_steps(tmp_path_factory):
+    """Ten data-parallel steps of 2 workers at global batch 16 (tests/data_parallel_steps.py),
+    per backend that trains data-parallel: {name: (rank 0's results, rank 1's)}."""
+    results = {}
+    for name in DATA_PARALLEL_BACKENDS:
+        out = tmp_path_factory.mktemp(f"steps-{name}")
+        done = run(launch(name, 2, str(HERE / "data_parallel_steps.py"), name, str(out),
+                          "--steps", "10"), cwd=out)
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[name] = tuple(dict(np.load(out / f"rank{r}.npz")) for r in range(2))
+    return results
+
+
+def _one_worker_steps(backend):
+    from data_parallel_steps import run_steps
+
+    return run_steps(backend, Workers(), steps=10, batch_size=16)
+
+
+def _largest_difference(a: dict, b: dict, prefix: str, learned_only: bool = True):
+    return max((float(np.abs(a[k] - b[f"{prefix}/{k}"]).max()), k) for k in a
+               if not (learned_only and "running" in k))
+
+
+def test_one_step_of_two_workers_is_one_step_of_one_worker_with_the_whole_batch(
+        parallel_backend, two_worker_steps):
+    losses, first, _ = _one_worker_steps(parallel_backend)
+    rank0, _ = two_worker_steps[parallel_backend.NAME]
+    np.testing.assert_allclose(rank0["losses"][0], losses[0], rtol=TOLERANCE)
+    difference, where = _largest_difference(first, rank0, "first", learned_only=False)
+    assert difference <= TOLERANCE, f"{where} differs by {difference:.2e}"
+
+
+def test_ten_steps_of_two_workers_stay_within_the_parity_drift_of_one_worker(
+        parallel_backend, two_worker_steps):
+    losses, _, last = _one_worker_steps(parallel_backend)
+    rank0, _ = two_worker_steps[parallel_backend.NAME]
+    drift = np.abs(rank0["losses"] - losses) / np.abs(losses)
+    print(f"\n{parallel_backend.NAME}, 2 workers against 1: relative loss drift by step "
+          + " ".join(f"{d:.1e}" for d in drift.max(axis=1)))
+    assert drift.max() <= TEN_STEP_LOSS_TOLERANCE
+    difference, where = _largest_difference(last, rank0, "last")
+    assert difference <= TEN_STEP_WEIGHT_TOLERANCE, f"{where} drifted by {difference:.2e}"
+
+
+def test_the_workers_replicas_stay_identical(parallel_backend, two_worker_steps):
+    rank0, rank1 = two_worker_steps[parallel_backend.NAME]
+    for key in rank0:
+        np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)
+
+
+# The command line --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sprites16(tmp_path_factory):
+    from dcgan.datasets import sprites
+
+    return sprites(tmp_path_factory.mktemp("data"), count=16)  # two steps of 8 an epoch
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(tmp_path_factory, sprites16):
+    """A finished four-epoch run of 2 workers per data-parallel backend: {name: folder}."""
+    runs = {}
+    for name in DATA_PARALLEL_BACKENDS:
+        cwd = tmp_path_factory.mktemp(f"run-{name}")
+        done = run(launch(name, 2, *train_args(name, sprites16, cwd / "run", 4)), cwd)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[name] = cwd / "run"
+    return runs
+
+
+def test_a_two_worker_run_writes_the_folder_a_one_worker_run_writes_and_only_once(
+        parallel_backend, two_worker_run, sprites16, tmp_path):
+    name = parallel_backend.NAME
+    single = run([sys.executable, *train_args(name, sprites16, tmp_path / "one", 4,
+                                              distributed=False)], cwd=tmp_path)
+    assert single.returncode == 0, single.stderr[-3000:]
+    folder = two_worker_run[name]
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == \
+        sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*"))
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["run"]  # nothing else written
+    assert json.loads((folder / "config.json").read_text())["workers"] == 2
+    assert [m["examples"] for m in read_metrics(folder)] == [16] * 4  # the global batches
+    assert load_checkpoint(folder / CHECKPOINT_FILE, name).position.epoch == 5
+
+
+def test_ctrl_c_stops_every_worker_and_the_resumed_run_is_the_uninterrupted_one(
+        parallel_backend, two_worker_run, sprites16, tmp_path):
+    name = parallel_backend.NAME
+    stopped = tmp_path / "stopped"
+    process = subprocess.Popen(launch(name, 2, *train_args(name, sprites16, stopped, 4)),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + TIMEOUT_S
+    while not (stopped / METRICS_FILE).exists() and process.poll() is None:
+        assert time.monotonic() < deadline, "the run wrote no epoch in time"
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: launcher and workers
+    _, stderr = process.communicate(timeout=TIMEOUT_S)
+    assert "checkpoint saved to" in stderr and "--distributed" in stderr, stderr[-3000:]
+    position = load_checkpoint(stopped / CHECKPOINT_FILE, name).position
+    assert (position.epoch, position.step) < (5, 0), "the run ended before Ctrl-C"
+
+    resumed = run(launch(name, 2, "-m", f"dcgan.{name}.train", "--distributed", "--resume",
+                         str(stopped)), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    uninterrupted = two_worker_run[name]
+    for net, arrays in load_weights(uninterrupted / "weights.safetensors").items():
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(
+                load_weights(stopped / "weights.safetensors")[net][key], array,
+                err_msg=f"{net}.{key}")
+    assert [m["loss_D"] for m in read_metrics(stopped)] == \
+        [m["loss_D"] for m in read_metrics(uninterrupted)]
+
+
+def test_a_batch_size_the_workers_do_not_divide_stops_every_worker_before_writing(
+        parallel_backend, sprites16, tmp_path):
+    name = parallel_backend.NAME
+    done = run(launch(name, 2, *train_args(name, sprites16, tmp_path / "run", 1),
+                      "--batch-size", "7"), cwd=tmp_path)
+    assert done.returncode != 0
+    assert "--batch-size 7 is not divisible by the 2 workers" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_worker_that_never_answers_stops_the_others_with_a_clear_error(
+        parallel_backend, sprites16, tmp_path):
+    """Worker 0 of 2 alone: it waits for worker 1 for --worker-timeout, then says so."""
+    name = parallel_backend.NAME
+    env = {**os.environ, "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2",
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, *train_args(name, sprites16, tmp_path / "run", 1),
+                           "--worker-timeout", "3"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=TIMEOUT_S, env=env)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "did not answer within 3 s (--worker-timeout)" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - began < 60
+    assert not (tmp_path / "run").exists()
+
+
+def test_distributed_outside_the_launcher_says_how_to_start_the_workers(
+        parallel_backend, sprites16, tmp_path):
+    name = parallel_backend.NAME
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
+    done = subprocess.run([sys.executable, *train_args(name, sprites16, tmp_path / "run", 1)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT_S,
+                          env=env)
+    assert done.returncode == 2
+    assert "torchrun --nproc-per-node N -m dcgan.torch.train --distributed" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_backend_that_does_not_train_data_parallel_refuses_distributed(backend, sprites16,
+                                                                         tmp_path, capsys):
+    if backend.NAME in DATA_PARALLEL_BACKENDS:
+        pytest.skip(f"{backend.NAME} trains data-parallel (tested above)")
+    with pytest.raises(SystemExit) as stopped:
+        backend.main(train_args(backend.NAME, sprites16, tmp_path / "run", 1)[2:])
+    assert stopped.value.code == 2
+    assert f"the {backend.NAME} backend trains on one device only" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
