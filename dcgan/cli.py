@@ -204,9 +204,10 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                           f"{VERBOSE_ENV}=1)")
     parallel = parser.add_argument_group("more than one device (data-parallel)")
     parallel.add_argument("--distributed", action="store_true",
-                          help="be one of the workers that the framework's launcher started "
-                               "(torchrun --nproc-per-node N -m dcgan.torch.train "
-                               "--distributed ...): --batch-size stays the global batch, "
+                          help="train data-parallel: PyTorch as one of the workers that "
+                               "torchrun started (torchrun --nproc-per-node N -m "
+                               "dcgan.torch.train --distributed ...), JAX over all the "
+                               "devices of --device; --batch-size stays the global batch, "
                                "each worker takes its part, the first writes the run folder")
     parallel.add_argument("--worker-timeout", metavar="SECONDS", type=positive_float,
                           default=DEFAULT_TIMEOUT_S,
@@ -304,8 +305,8 @@ def _prepare(args: argparse.Namespace, backend: Any, prog: str,
     folder = _image_folder_with_warnings(config, prog)
     if workers.chief and workers.size > 1:
         workers.barrier()
-    if workers.size > 1:
-        check_batch_size(config.batch_size, len(list_images(folder)), workers.size)
+    if workers.total > 1:
+        check_batch_size(config.batch_size, len(list_images(folder)), workers.total)
     device = backend.resolve_device(config.device)
     config = dataclasses.replace(config,
                                  precision=backend.use_precision(config.precision, device),
@@ -315,7 +316,7 @@ def _prepare(args: argparse.Namespace, backend: Any, prog: str,
     reference = quality_reference(config, folder)
     if run is None:
         run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
-    run.record_device(device, workers.size)
+    run.record_device(device, workers.total)
     if reference is not None:
         run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
                                    config.latent_dim, backend.LAYOUT, config.seed)
@@ -372,7 +373,7 @@ def _train(args: argparse.Namespace, backend: Any, prog: str, workers: Workers,
     if run is not None:
         where = (f"resuming {run.path} at epoch {checkpoint.position.epoch}, step "
                  f"{checkpoint.position.step}" if checkpoint else f"-> {run.path}")
-        on = f" with {workers.size} workers" if workers.size > 1 else ""
+        on = f" with {workers.total} workers" if workers.total > 1 else ""
         print(f"training {backend.NAME} DCGAN on {folder}{on} {where}", file=sys.stderr)
         if config.init_from and checkpoint is None:
             print(f"starting from the weights in {config.init_from}", file=sys.stderr)
@@ -389,8 +390,8 @@ def _train(args: argparse.Namespace, backend: Any, prog: str, workers: Workers,
         return 1
     except TrainingInterrupted as err:
         if run is not None:
-            again = (f" --distributed (under the same launcher, with {workers.size} workers)"
-                     if workers.size > 1 else "")
+            again = (f" --distributed (as it was started, with {workers.total} workers)"
+                     if workers.total > 1 else "")
             print(f"\n{prog}: {err}; checkpoint saved to {run.checkpoint_path}\n"
                   f"resume with: {prog} --resume {run.path}{again}", file=sys.stderr)
         return 130

@@ -1,19 +1,22 @@
 """Data-parallel training, the framework-free half: who is who, and who gets which images.
 
-``--distributed`` runs the same ``train`` in W worker processes that a
-framework's launcher starts (``torchrun`` for PyTorch). The semantics are
-written here once, for every backend:
+``--distributed`` runs the same ``train`` on W devices: in worker processes
+that a framework's launcher starts (``torchrun`` for PyTorch, one process per
+device), or in one process over its devices (JAX: one compiled step over a
+mesh of devices). The semantics are written here once, for every backend:
 
 * ``--batch-size`` stays the global batch: each step's batch (the seeded
-  order of ``dcgan.randomness``) and its noise are split into W consecutive
-  parts, worker ``r`` takes part ``r`` (:meth:`Workers.part`), so the W
-  workers together see exactly the images and noise of a one-worker run;
+  order of ``dcgan.randomness``) and its noise are split into consecutive
+  parts, process ``r`` takes part ``r`` (:meth:`Workers.part`), and a process
+  with several devices splits its part again over them, so the W devices
+  together see exactly the images and noise of a one-device run;
 * the chapter's loss is a sum over the batch, so the workers' gradients and
   losses are summed (not averaged), and BatchNorm's statistics are those of
   the global batch: one step of W workers is one step of one worker;
 * only the chief (rank 0) writes the run folder, samples, metrics and
   checkpoints, and shows the progress bar;
-* a batch size that W does not divide is refused; a collective that fails
+* a batch that W devices cannot share evenly (the batch size, or an epoch's
+  last, shorter batch) is refused; a collective that fails
   (a worker died, or did not answer within ``--worker-timeout``) stops every
   worker with :class:`WorkersLost` instead of hanging.
 """
@@ -37,7 +40,8 @@ class WorkersLost(RuntimeError):
 
 @dataclass(frozen=True)
 class Workers:
-    """This process's place among the ``size`` workers of a run (one worker: ``size`` 1).
+    """This process's place among the ``size`` worker processes of a run (one: ``size`` 1),
+    each training on ``devices`` devices (:attr:`total` in all).
 
     ``any_of(flag)`` is True on every worker when ``flag`` is True on any (an all-reduce),
     so that a Ctrl-C seen by one worker stops all of them after the same step;
@@ -48,6 +52,7 @@ class Workers:
     rank: int = 0
     size: int = 1
     timeout_s: float = DEFAULT_TIMEOUT_S
+    devices: int = 1
     any_of: Callable[[bool], bool] = field(default=lambda flag: flag, compare=False)
     barrier: Callable[[], None] = field(default=lambda: None, compare=False)
     close: Callable[[], None] = field(default=lambda: None, compare=False)
@@ -55,6 +60,11 @@ class Workers:
     def __post_init__(self) -> None:
         if not 0 <= self.rank < self.size:
             raise ValueError(f"rank {self.rank} is not one of {self.size} workers")
+
+    @property
+    def total(self) -> int:
+        """The devices of the run, over all processes: W, among which a batch is shared."""
+        return self.size * self.devices
 
     @property
     def chief(self) -> bool:
@@ -69,17 +79,18 @@ class Workers:
 
 
 def check_batch_size(batch_size: int, num_images: int, workers: int) -> None:
-    """Refuse a global batch that ``workers`` cannot share: a batch size they do not divide,
-    or a last (short) batch of fewer images than workers. The message says what to change."""
+    """Refuse a global batch that ``workers`` devices cannot share evenly: a batch size they
+    do not divide, or an epoch's last, shorter batch they do not divide. The message says
+    what to change."""
     if batch_size % workers:
         raise ValueError(f"--batch-size {batch_size} is not divisible by the {workers} "
                          f"workers: each worker takes batch/W images; choose a multiple of "
                          f"{workers}")
     last = num_images % batch_size
-    if 0 < last < workers:
+    if last % workers:
         raise ValueError(f"the last batch of each epoch has {last} of the {num_images} images, "
-                         f"fewer than the {workers} workers; change --batch-size or the "
-                         f"number of images")
+                         f"which the {workers} workers cannot share evenly; change "
+                         f"--batch-size or the number of images")
 
 
 def lost(workers: Workers, error: BaseException) -> WorkersLost:
@@ -91,7 +102,7 @@ def lost(workers: Workers, error: BaseException) -> WorkersLost:
                        f"checkpoint is kept")
 
 
-DATA_PARALLEL_BACKENDS = ("torch",)
+DATA_PARALLEL_BACKENDS = ("torch", "jax")
 """The backends whose ``start_workers`` joins a launcher's workers; the others refuse
 ``--distributed`` with :func:`not_data_parallel`."""
 

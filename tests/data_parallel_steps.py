@@ -1,12 +1,14 @@
 """One worker of the data-parallel equivalence test (tests/test_distributed.py).
 
     torchrun --nproc-per-node 2 tests/data_parallel_steps.py torch OUT --steps 10
+    JAX_NUM_CPU_DEVICES=2 python tests/data_parallel_steps.py jax OUT --steps 10
 
 Each worker starts from the seed-0 canonical weights, takes its part
 (``Workers.part``) of the same global batches and noise as the one-worker run
 of the test, runs the backend's data-parallel ``make_step`` with the parity
 tests' Adam epsilon, and writes ``OUT/rank<r>.npz``: the global losses of every
-step and the canonical weights after the first and the last step.
+step, the canonical weights after the first and the last step, and the number of
+devices the worker trained on.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def main() -> int:
         losses, first, last = run_steps(backend, workers, args.steps, args.batch_size)
     finally:
         workers.close()
-    np.savez(args.out / f"rank{workers.rank}.npz", losses=losses,
+    np.savez(args.out / f"rank{workers.rank}.npz", losses=losses, devices=workers.devices,
              **{f"first/{k}": v for k, v in first.items()},
              **{f"last/{k}": v for k, v in last.items()})
     return 0

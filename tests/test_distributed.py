@@ -1,8 +1,10 @@
 """Data-parallel training (``--distributed``): W workers, started by the framework's own
 launcher, train as one worker with the whole batch.
 
-The launcher tests start real processes on this machine (``torchrun`` with gloo for
-PyTorch), each bounded in time; a backend that does not train data-parallel yet says so.
+The launcher tests start real processes on this machine, each bounded in time:
+``torchrun`` with two gloo workers for PyTorch, one process over two CPU devices
+(``JAX_NUM_CPU_DEVICES=2``) for JAX. A backend that does not train data-parallel yet
+says so.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from dcgan.weights import load_weights
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 300
-LAUNCHERS = {"torch": [sys.executable, "-m", "torch.distributed.run", "--standalone"]}
-"""Each data-parallel backend's launcher, which takes ``--nproc-per-node W``."""
+MULTI_PROCESS = ("torch",)
+"""The backends whose workers are processes (the others use a process's devices)."""
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def parallel_backend(backend):
     """A backend that trains data-parallel (the others are tested for their refusal)."""
     if backend.NAME not in DATA_PARALLEL_BACKENDS:
@@ -41,8 +43,13 @@ def parallel_backend(backend):
 
 
 def launch(backend_name: str, workers: int, *args: str) -> list[str]:
-    """The command that starts ``workers`` workers of ``args`` with the backend's launcher."""
-    return [*LAUNCHERS[backend_name], "--nproc-per-node", str(workers), *args]
+    """The command that starts ``workers`` workers of ``args`` (``-m MODULE ...`` or a
+    script) the backend's way: PyTorch's launcher, or one JAX process over ``workers`` CPU
+    devices (``JAX_NUM_CPU_DEVICES``, which ``env`` sets)."""
+    if backend_name == "torch":
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc-per-node", str(workers), *args]
+    return ["env", f"JAX_NUM_CPU_DEVICES={workers}", sys.executable, *args]
 
 
 def train_args(backend_name: str, folder: Path, out: Path, epochs: int,
@@ -86,7 +93,8 @@ def test_the_workers_parts_of_each_batch_make_up_the_one_worker_batch_also_when_
 
 @pytest.mark.parametrize("batch_size, num_images, words", [
     (7, 16, "--batch-size 7 is not divisible by the 2 workers"),
-    (8, 17, "the last batch of each epoch has 1 of the 17 images, fewer than the 2 workers")])
+    (8, 17, "the last batch of each epoch has 1 of the 17 images, which the 2 workers cannot "
+            "share evenly")])
 def test_a_batch_the_workers_cannot_share_is_refused_with_what_to_change(batch_size, num_images,
                                                                          words):
     with pytest.raises(ValueError, match=words):
@@ -96,17 +104,17 @@ def test_a_batch_the_workers_cannot_share_is_refused_with_what_to_change(batch_s
 # Equivalence: W workers at global batch 2B are one worker at 2B ------------------------
 
 
-@pytest.fixture(scope="module")
-def two_worker_steps(tmp_path_factory):
-    """Ten data-parallel steps of 2 workers at global batch 16 (tests/data_parallel_steps.py),
-    per backend that trains data-parallel: {name: (rank 0's results, rank 1's)}."""
-    results = {}
-    for name in DATA_PARALLEL_BACKENDS:
-        out = tmp_path_factory.mktemp(f"steps-{name}")
-        done = run(launch(name, 2, str(HERE / "data_parallel_steps.py"), name, str(out),
-                          "--steps", "10"), cwd=out)
-        assert done.returncode == 0, done.stderr[-3000:]
-        results[name] = tuple(dict(np.load(out / f"rank{r}.npz")) for r in range(2))
+@pytest.fixture(scope="session")
+def two_worker_steps(parallel_backend, tmp_path_factory):
+    """Ten data-parallel steps of 2 workers at global batch 16 (tests/data_parallel_steps.py):
+    each worker process's results."""
+    name = parallel_backend.NAME
+    out = tmp_path_factory.mktemp(f"steps-{name}")
+    done = run(launch(name, 2, str(HERE / "data_parallel_steps.py"), name, str(out),
+                      "--steps", "10"), cwd=out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = tuple(dict(np.load(path)) for path in sorted(out.glob("rank*.npz")))
+    assert sum(int(r["devices"]) for r in results) == 2, "not on two devices"
     return results
 
 
@@ -124,7 +132,7 @@ def _largest_difference(a: dict, b: dict, prefix: str, learned_only: bool = True
 def test_one_step_of_two_workers_is_one_step_of_one_worker_with_the_whole_batch(
         parallel_backend, two_worker_steps):
     losses, first, _ = _one_worker_steps(parallel_backend)
-    rank0, _ = two_worker_steps[parallel_backend.NAME]
+    rank0 = two_worker_steps[0]
     np.testing.assert_allclose(rank0["losses"][0], losses[0], rtol=TOLERANCE)
     difference, where = _largest_difference(first, rank0, "first", learned_only=False)
     assert difference <= TOLERANCE, f"{where} differs by {difference:.2e}"
@@ -133,7 +141,7 @@ def test_one_step_of_two_workers_is_one_step_of_one_worker_with_the_whole_batch(
 def test_ten_steps_of_two_workers_stay_within_the_parity_drift_of_one_worker(
         parallel_backend, two_worker_steps):
     losses, _, last = _one_worker_steps(parallel_backend)
-    rank0, _ = two_worker_steps[parallel_backend.NAME]
+    rank0 = two_worker_steps[0]
     drift = np.abs(rank0["losses"] - losses) / np.abs(losses)
     print(f"\n{parallel_backend.NAME}, 2 workers against 1: relative loss drift by step "
           + " ".join(f"{d:.1e}" for d in drift.max(axis=1)))
@@ -142,8 +150,10 @@ def test_ten_steps_of_two_workers_stay_within_the_parity_drift_of_one_worker(
     assert difference <= TEN_STEP_WEIGHT_TOLERANCE, f"{where} drifted by {difference:.2e}"
 
 
-def test_the_workers_replicas_stay_identical(parallel_backend, two_worker_steps):
-    rank0, rank1 = two_worker_steps[parallel_backend.NAME]
+def test_the_worker_processes_replicas_stay_identical(parallel_backend, two_worker_steps):
+    if parallel_backend.NAME not in MULTI_PROCESS:
+        pytest.skip(f"{parallel_backend.NAME} keeps one logical copy, replicated by XLA")
+    rank0, rank1 = two_worker_steps
     for key in rank0:
         np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)
 
@@ -151,23 +161,21 @@ def test_the_workers_replicas_stay_identical(parallel_backend, two_worker_steps)
 # The command line --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sprites16(tmp_path_factory):
     from dcgan.datasets import sprites
 
     return sprites(tmp_path_factory.mktemp("data"), count=16)  # two steps of 8 an epoch
 
 
-@pytest.fixture(scope="module")
-def two_worker_run(tmp_path_factory, sprites16):
-    """A finished four-epoch run of 2 workers per data-parallel backend: {name: folder}."""
-    runs = {}
-    for name in DATA_PARALLEL_BACKENDS:
-        cwd = tmp_path_factory.mktemp(f"run-{name}")
-        done = run(launch(name, 2, *train_args(name, sprites16, cwd / "run", 4)), cwd)
-        assert done.returncode == 0, done.stderr[-3000:]
-        runs[name] = cwd / "run"
-    return runs
+@pytest.fixture(scope="session")
+def two_worker_run(parallel_backend, tmp_path_factory, sprites16):
+    """The folder of a finished four-epoch run of 2 workers."""
+    name = parallel_backend.NAME
+    cwd = tmp_path_factory.mktemp(f"run-{name}")
+    done = run(launch(name, 2, *train_args(name, sprites16, cwd / "run", 4)), cwd)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return cwd / "run"
 
 
 def test_a_two_worker_run_writes_the_folder_a_one_worker_run_writes_and_only_once(
@@ -176,7 +184,7 @@ def test_a_two_worker_run_writes_the_folder_a_one_worker_run_writes_and_only_onc
     single = run([sys.executable, *train_args(name, sprites16, tmp_path / "one", 4,
                                               distributed=False)], cwd=tmp_path)
     assert single.returncode == 0, single.stderr[-3000:]
-    folder = two_worker_run[name]
+    folder = two_worker_run
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == \
         sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*"))
     assert sorted(p.name for p in folder.parent.iterdir()) == ["run"]  # nothing else written
@@ -200,13 +208,14 @@ def test_ctrl_c_stops_every_worker_and_the_resumed_run_is_the_uninterrupted_one(
     os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: launcher and workers
     _, stderr = process.communicate(timeout=TIMEOUT_S)
     assert "checkpoint saved to" in stderr and "--distributed" in stderr, stderr[-3000:]
+    assert process.returncode != 0
     position = load_checkpoint(stopped / CHECKPOINT_FILE, name).position
     assert (position.epoch, position.step) < (5, 0), "the run ended before Ctrl-C"
 
     resumed = run(launch(name, 2, "-m", f"dcgan.{name}.train", "--distributed", "--resume",
                          str(stopped)), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    uninterrupted = two_worker_run[name]
+    uninterrupted = two_worker_run
     for net, arrays in load_weights(uninterrupted / "weights.safetensors").items():
         for key, array in arrays.items():
             np.testing.assert_array_equal(
@@ -236,6 +245,8 @@ def test_a_worker_that_never_answers_stops_the_others_with_a_clear_error(
         parallel_backend, sprites16, tmp_path):
     """Worker 0 of 2 alone: it waits for worker 1 for --worker-timeout, then says so."""
     name = parallel_backend.NAME
+    if name not in MULTI_PROCESS:
+        pytest.skip(f"{name} trains in one process: no other process to wait for")
     env = {**os.environ, "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2",
            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
     began = time.monotonic()
@@ -252,6 +263,8 @@ def test_a_worker_that_never_answers_stops_the_others_with_a_clear_error(
 def test_distributed_outside_the_launcher_says_how_to_start_the_workers(
         parallel_backend, sprites16, tmp_path):
     name = parallel_backend.NAME
+    if name not in MULTI_PROCESS:
+        pytest.skip(f"{name} needs no launcher")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
     done = subprocess.run([sys.executable, *train_args(name, sprites16, tmp_path / "run", 1)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT_S,

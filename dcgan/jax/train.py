@@ -23,6 +23,7 @@ with the other backends (``dcgan.training``, ``dcgan.loop``, ``dcgan.runs``,
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
@@ -33,11 +34,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx, serialization
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, not_data_parallel
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers
 from dcgan.files import atomic_path
 from dcgan.jax import LAYOUT, NAME
 from dcgan.jax.data import as_numpy, as_tensor
@@ -173,24 +175,40 @@ def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.O
     as an epoch's last, smaller batch; the losses are arrays JAX may still be computing,
     read by ``float()`` when needed) or run line by line as in the chapter. ``compile``
     changes nothing: the whole step is one XLA program already. The nets must have been
-    built at the run's precision (:func:`dcgan.jax.nets.use_precision`)."""
-    if workers is not None and workers.size > 1:
-        raise not_data_parallel(NAME)
+    built at the run's precision (:func:`dcgan.jax.nets.use_precision`).
+
+    With ``workers`` on several devices (:func:`start_workers`) the same compiled step is
+    data-parallel, JAX's way: the nets and optimizers are replicated on a mesh of the
+    devices, each batch and its noise are split over them along the batch axis, and XLA
+    partitions the step, so that BatchNorm's statistics, the summed losses and the
+    gradients are those of the whole batch (it inserts the all-reduces)."""
     check_precision(net_D, net_G)
+    devices = workers.devices if workers is not None else 1
+    if eager and devices > 1:
+        raise ValueError("--eager runs the chapter's step line by line on one device; "
+                         "drop it to train data-parallel")
     if eager:
         return lambda X, Z: _both_updates(net_D, net_G, trainer_D, trainer_G, loss, X, Z)
-    # Commit every array of the nets and optimizers to the nets' device, as the step's
-    # outputs will be: a compiled function is keyed by where its inputs live, and a
-    # mix of placed and unplaced arrays at the first call compiles it twice.
+    # Commit every array of the nets and optimizers to the nets' device (or replicate it
+    # on the mesh), as the step's outputs will be: a compiled function is keyed by where
+    # its inputs live, and a mix of placed and unplaced arrays at the first call compiles
+    # it twice.
     device = jax.tree.leaves(nnx.state(net_D, nnx.Param))[0].devices().pop()
+    placement, batch_placement = device, None
+    if devices > 1:
+        mesh = Mesh(np.array(jax.devices(device.platform)[:devices]), ("batch",))
+        placement = NamedSharding(mesh, PartitionSpec())
+        batch_placement = NamedSharding(mesh, PartitionSpec("batch"))
     for state_owner in (net_D, net_G, trainer_D, trainer_G):
-        nnx.update(state_owner, jax.device_put(nnx.state(state_owner), device))
+        nnx.update(state_owner, jax.device_put(nnx.state(state_owner), placement))
     compiled = nnx.jit(_both_updates, static_argnums=4)
     # cached_partial keeps the nets' and optimizers' graph between calls, instead of
     # flattening it on every step.
     step_on = nnx.cached_partial(compiled, net_D, net_G, trainer_D, trainer_G, loss)
-
-    return step_on
+    if batch_placement is None:
+        return step_on
+    return lambda X, Z: step_on(jax.device_put(X, batch_placement),
+                                jax.device_put(Z, batch_placement))
 
 
 def set_seed(seed: int) -> None:
@@ -223,8 +241,10 @@ def resolve_device(choice: str = "auto") -> jax.Device:
 
 
 def generate(net_G: nnx.Module, Z: jax.Array) -> np.ndarray:
-    """Images from noise; see ``dcgan.backend.Backend.generate``."""
-    return as_numpy(forward(net_G, Z, training=False))
+    """Images from noise; see ``dcgan.backend.Backend.generate``. The noise goes where the
+    net's weights are (replicated on the devices of a data-parallel run)."""
+    placement = jax.tree.leaves(nnx.state(net_G, nnx.Param))[0].sharding
+    return as_numpy(forward(net_G, jax.device_put(Z, placement), training=False))
 
 
 def save_weights(net_D: nnx.Module, net_G: nnx.Module, folder: str | Path) -> list[Path]:
@@ -241,9 +261,17 @@ def save_weights(net_D: nnx.Module, net_G: nnx.Module, folder: str | Path) -> li
 
 
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
-    """Join a launcher's workers for data-parallel training: not in this backend yet, which
-    says so (``dcgan.distributed.not_data_parallel``)."""
-    raise not_data_parallel(NAME)
+    """Data-parallel training over all the devices of the kind ``device`` names, in this
+    one process (JAX's single-controller model; :func:`make_step` partitions the step
+    over them): every GPU, or the CPU devices that ``JAX_NUM_CPU_DEVICES`` makes (the
+    CPU is one device otherwise). ``timeout_s`` does not apply: no other process is waited
+    for. Processes on several machines (``jax.distributed``) are not supported yet."""
+    kind = resolve_device(device).platform
+    if os.environ.get("JAX_COORDINATOR_ADDRESS"):
+        raise ValueError("--distributed: JAX across processes or machines "
+                         "(jax.distributed) is not supported yet; train in one process "
+                         "over its devices")
+    return Workers(0, 1, timeout_s, devices=len(jax.devices(kind)))
 
 
 def train(net_D: nnx.Module, net_G: nnx.Module, data_iter: Iterable, num_epochs: int,
