@@ -91,6 +91,48 @@ def test_the_workers_parts_of_each_batch_make_up_the_one_worker_batch_also_when_
     assert [whole.global_batch_size(step) for step in (1, 2, 3)] == [8, 8, 6]
 
 
+class _Batches:
+    """Two epochs' worth of one worker's batches (X is only a shape here), as a backend's
+    loader gives them: this worker's part of global batches of 8 over 12 images."""
+
+    def __init__(self, workers: Workers) -> None:
+        self.order = EpochOrder(12, batch_size=8, workers=workers)
+
+    def __iter__(self):
+        local = self.order.indices()
+        for first in range(0, len(local), self.order.local_batch_size):
+            yield np.zeros((len(local[first:first + self.order.local_batch_size]), 1)), None
+
+    def __len__(self) -> int:
+        return 2
+
+    def global_batch_size(self, step: int) -> int:
+        return self.order.global_batch_size(step)
+
+
+def test_each_worker_draws_its_rows_of_the_whole_batchs_noise_and_counts_the_whole_batch():
+    from dcgan.loop import fit
+
+    def noise_and_counts(workers: Workers) -> tuple[list[np.ndarray], list[int]]:
+        seen = []
+
+        def both_updates(X, Z):
+            seen.append(Z)
+            return 1.0, 1.0
+
+        history = fit(both_updates, _Batches(workers), 1, seed=4, latent_dim=3, layout="NCHW",
+                      to_tensor=lambda a: a, generate=lambda Z: Z, device="cpu",
+                      progress=False, workers=workers)
+        return seen, [m.examples for m in history]
+
+    whole, examples = noise_and_counts(Workers())
+    parts = [noise_and_counts(Workers(rank, 2)) for rank in range(2)]
+    for step, Z in enumerate(whole):  # a batch of 8, then the last one of 4
+        np.testing.assert_array_equal(np.concatenate([p[0][step] for p in parts]), Z)
+    assert [len(Z) for Z in whole] == [8, 4]
+    assert parts[0][1] == parts[1][1] == examples == [12]
+
+
 @pytest.mark.parametrize("batch_size, num_images, words", [
     (7, 16, "--batch-size 7 is not divisible by the 2 workers"),
     (8, 17, "the last batch of each epoch has 1 of the 17 images, which the 2 workers cannot "
