@@ -2,8 +2,10 @@
 
 ``--distributed`` runs the same ``train`` on W devices: in worker processes
 that a framework's launcher starts (``torchrun`` for PyTorch, one process per
-device), or in one process over its devices (JAX: one compiled step over a
-mesh of devices). The semantics are written here once, for every backend:
+device), or in one process over its devices (TensorFlow's MirroredStrategy, and
+JAX: one compiled step over a mesh of devices; on the CPU, the devices that
+:data:`CPU_DEVICES_ENV` asks for). The semantics are written here once, for
+every backend:
 
 * ``--batch-size`` stays the global batch: each step's batch (the seeded
   order of ``dcgan.randomness``) and its noise are split into consecutive
@@ -23,6 +25,7 @@ mesh of devices). The semantics are written here once, for every backend:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -32,6 +35,28 @@ DEFAULT_TIMEOUT_S = 300.0
 """How long a worker waits for the others in a collective (joining, each step's
 all-reduce) before it gives up: long enough for the chief's end-of-epoch work (samples,
 quality metrics, checkpoint), short enough that a lost worker is noticed."""
+
+
+CPU_DEVICES_ENV = "DCGAN_CPU_DEVICES"
+"""How many devices a data-parallel run on the CPU splits it into, for the backends that
+train over one process's devices (JAX, TensorFlow); 1 when unset. PyTorch's workers are
+processes instead (``torchrun --nproc-per-node``)."""
+
+
+def cpu_devices() -> int:
+    """The CPU devices :data:`CPU_DEVICES_ENV` asks for (1 when unset); a value that is not
+    a positive whole number is an error naming it."""
+    text = os.environ.get(CPU_DEVICES_ENV, "1")
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{CPU_DEVICES_ENV}={text!r}: expected a positive whole number of "
+                         f"CPU devices")
+    return int(text)
+
+
+def eager_on_one_device() -> ValueError:
+    """The refusal of ``--eager`` on several devices of one process."""
+    return ValueError("--eager runs the chapter's step line by line on one device; drop it "
+                      "to train data-parallel")
 
 
 class WorkersLost(RuntimeError):
@@ -102,7 +127,7 @@ def lost(workers: Workers, error: BaseException) -> WorkersLost:
                        f"checkpoint is kept")
 
 
-DATA_PARALLEL_BACKENDS = ("torch", "jax")
+DATA_PARALLEL_BACKENDS = ("torch", "tensorflow", "jax")
 """The backends whose ``start_workers`` joins a launcher's workers; the others refuse
 ``--distributed`` with :func:`not_data_parallel`."""
 

@@ -5,8 +5,8 @@
 
 Runs ``python -m dcgan.<backend>.train --distributed`` for each backend that trains
 data-parallel (``dcgan.distributed.DATA_PARALLEL_BACKENDS``) and each W: PyTorch as W
-``torchrun`` workers, JAX as one process over W devices (on the CPU, the W devices
-that ``JAX_NUM_CPU_DEVICES`` makes). Each run trains the sprites at the chapter's batch
+``torchrun`` workers, TensorFlow and JAX as one process over W devices (on the CPU, the
+W devices that ``DCGAN_CPU_DEVICES`` makes). Each run trains the sprites at the chapter's batch
 for ``--epochs`` (2 by default) and reports the last epoch's examples per second (the
 first includes compilation), as ``metrics.jsonl`` records it. Prints a Markdown table.
 """
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from dcgan import backend as backends
-from dcgan.distributed import DATA_PARALLEL_BACKENDS
+from dcgan.distributed import CPU_DEVICES_ENV, DATA_PARALLEL_BACKENDS
 
 
 def command(backend: str, workers: int, out: Path, args: argparse.Namespace) -> list[str]:
@@ -42,8 +42,8 @@ def examples_per_sec(backend: str, workers: int, args: argparse.Namespace) -> fl
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
         env = {**os.environ}
-        if backend == "jax" and args.device == "cpu":
-            env["JAX_NUM_CPU_DEVICES"] = str(workers)
+        if backend != "torch" and args.device == "cpu":
+            env[CPU_DEVICES_ENV] = str(workers)
         subprocess.run(command(backend, workers, out, args), check=True, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         last = (out / "metrics.jsonl").read_text().splitlines()[-1]

@@ -1,7 +1,7 @@
 """One worker of the data-parallel equivalence test (tests/test_distributed.py).
 
     torchrun --nproc-per-node 2 tests/data_parallel_steps.py torch OUT --steps 10
-    JAX_NUM_CPU_DEVICES=2 python tests/data_parallel_steps.py jax OUT --steps 10
+    DCGAN_CPU_DEVICES=2 python tests/data_parallel_steps.py jax OUT --steps 10
 
 Each worker starts from the seed-0 canonical weights, takes its part
 (``Workers.part``) of the same global batches and noise as the one-worker run

@@ -3,8 +3,8 @@ launcher, train as one worker with the whole batch.
 
 The launcher tests start real processes on this machine, each bounded in time:
 ``torchrun`` with two gloo workers for PyTorch, one process over two CPU devices
-(``JAX_NUM_CPU_DEVICES=2``) for JAX. A backend that does not train data-parallel yet
-says so.
+(``DCGAN_CPU_DEVICES=2``) for TensorFlow (MirroredStrategy) and JAX. A backend that does
+not train data-parallel yet says so.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ import pytest
 from test_parity import TEN_STEP_LOSS_TOLERANCE, TEN_STEP_WEIGHT_TOLERANCE, TOLERANCE
 
 from dcgan.checkpoints import CHECKPOINT_FILE, load_checkpoint
-from dcgan.distributed import DATA_PARALLEL_BACKENDS, Workers, check_batch_size
+from dcgan.distributed import (
+    CPU_DEVICES_ENV,
+    DATA_PARALLEL_BACKENDS,
+    Workers,
+    check_batch_size,
+)
 from dcgan.randomness import EpochOrder
 from dcgan.runs import METRICS_FILE, read_metrics
 from dcgan.weights import load_weights
@@ -44,12 +49,12 @@ def parallel_backend(backend):
 
 def launch(backend_name: str, workers: int, *args: str) -> list[str]:
     """The command that starts ``workers`` workers of ``args`` (``-m MODULE ...`` or a
-    script) the backend's way: PyTorch's launcher, or one JAX process over ``workers`` CPU
-    devices (``JAX_NUM_CPU_DEVICES``, which ``env`` sets)."""
-    if backend_name == "torch":
+    script) the backend's way: PyTorch's launcher, or one process over ``workers`` CPU
+    devices (``DCGAN_CPU_DEVICES``, which ``env`` sets)."""
+    if backend_name in MULTI_PROCESS:
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc-per-node", str(workers), *args]
-    return ["env", f"JAX_NUM_CPU_DEVICES={workers}", sys.executable, *args]
+    return ["env", f"{CPU_DEVICES_ENV}={workers}", sys.executable, *args]
 
 
 def train_args(backend_name: str, folder: Path, out: Path, epochs: int,
@@ -194,7 +199,8 @@ def test_ten_steps_of_two_workers_stay_within_the_parity_drift_of_one_worker(
 
 def test_the_worker_processes_replicas_stay_identical(parallel_backend, two_worker_steps):
     if parallel_backend.NAME not in MULTI_PROCESS:
-        pytest.skip(f"{parallel_backend.NAME} keeps one logical copy, replicated by XLA")
+        pytest.skip(f"{parallel_backend.NAME} trains in one process, whose replicas its "
+                    f"engine keeps equal")
     rank0, rank1 = two_worker_steps
     for key in rank0:
         np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)

@@ -39,7 +39,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers
+from dcgan.distributed import (
+    CPU_DEVICES_ENV,
+    DEFAULT_TIMEOUT_S,
+    Workers,
+    cpu_devices,
+    eager_on_one_device,
+)
 from dcgan.files import atomic_path
 from dcgan.jax import LAYOUT, NAME
 from dcgan.jax.data import as_numpy, as_tensor
@@ -185,8 +191,7 @@ def make_step(net_D: nnx.Module, net_G: nnx.Module, loss: Loss, trainer_D: nnx.O
     check_precision(net_D, net_G)
     devices = workers.devices if workers is not None else 1
     if eager and devices > 1:
-        raise ValueError("--eager runs the chapter's step line by line on one device; "
-                         "drop it to train data-parallel")
+        raise eager_on_one_device()
     if eager:
         return lambda X, Z: _both_updates(net_D, net_G, trainer_D, trainer_G, loss, X, Z)
     # Commit every array of the nets and optimizers to the nets' device (or replicate it
@@ -263,14 +268,17 @@ def save_weights(net_D: nnx.Module, net_G: nnx.Module, folder: str | Path) -> li
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
     """Data-parallel training over all the devices of the kind ``device`` names, in this
     one process (JAX's single-controller model; :func:`make_step` partitions the step
-    over them): every GPU, or the CPU devices that ``JAX_NUM_CPU_DEVICES`` makes (the
-    CPU is one device otherwise). ``timeout_s`` does not apply: no other process is waited
-    for. Processes on several machines (``jax.distributed``) are not supported yet."""
-    kind = resolve_device(device).platform
+    over them): every GPU, or the CPU devices that ``DCGAN_CPU_DEVICES`` (or JAX's own
+    ``JAX_NUM_CPU_DEVICES``) asks for; the CPU is one device otherwise. ``timeout_s``
+    does not apply: no other process is waited for. Processes on several machines
+    (``jax.distributed``) are not supported yet."""
     if os.environ.get("JAX_COORDINATOR_ADDRESS"):
         raise ValueError("--distributed: JAX across processes or machines "
                          "(jax.distributed) is not supported yet; train in one process "
                          "over its devices")
+    if CPU_DEVICES_ENV in os.environ:
+        jax.config.update("jax_num_cpu_devices", cpu_devices())
+    kind = resolve_device(device).platform
     return Workers(0, 1, timeout_s, devices=len(jax.devices(kind)))
 
 

@@ -101,6 +101,16 @@ def forward(net: keras.Layer, X, training: bool = False):
     return keras.ops.cast(net(X, training=training), "float32")
 
 
+def synchronize_batch_norm(net: keras.Layer) -> keras.Layer:
+    """Make every BatchNorm of ``net`` use the global batch of a data-parallel run
+    (Keras' ``synchronized=True``: under a ``tf.distribute`` strategy the batch statistics
+    are all-reduced over the replicas). The variables do not change. Returns ``net``."""
+    for layer in net._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
+    return net
+
+
 def _canonical_variables(net: keras.Sequential) -> dict[str, keras.Variable]:
     """The net's variables under their canonical names (kernels still in Keras's layout)."""
     variables: dict[str, keras.Variable] = {}

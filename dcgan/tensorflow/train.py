@@ -22,6 +22,7 @@ Where this differs from the chapter's TF tab:
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Iterable
@@ -33,7 +34,8 @@ import tensorflow as tf
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, not_data_parallel
+from dcgan.devices import on_gpu
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, cpu_devices, eager_on_one_device
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
@@ -43,6 +45,7 @@ from dcgan.tensorflow.nets import (
     check_precision,
     forward,
     from_canonical,
+    synchronize_batch_norm,
     to_canonical,
     to_device,
     use_precision,
@@ -175,10 +178,17 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
     as in the chapter (floats); ``compile=True`` has XLA compile the
     function into fused kernels (``jit_compile``: fewer launches, numbers that differ by
     rounding). The nets must have been built under the run's precision
-    (:func:`dcgan.tensorflow.nets.use_precision`)."""
-    if workers is not None and workers.size > 1:
-        raise not_data_parallel(NAME)
+    (:func:`dcgan.tensorflow.nets.use_precision`).
+
+    With ``workers`` on several devices (:func:`start_workers`, which made the nets under
+    its ``MirroredStrategy``) each device runs both updates on its part of the batch
+    (``strategy.run``): Keras' optimizer sums the replicas' gradients, BatchNorm is
+    synchronised (:func:`dcgan.tensorflow.nets.synchronize_batch_norm`), and the losses
+    returned are the replicas' summed."""
     check_precision(net_D, net_G)
+    devices = workers.devices if workers is not None else 1
+    if eager and devices > 1:
+        raise eager_on_one_device()
 
     def both_updates(X, Z):
         return (update_D(X, Z, net_D, net_G, loss, trainer_D),
@@ -186,12 +196,38 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
 
     if eager:
         return both_updates
+    if devices > 1:
+        return _mirrored_step(both_updates, net_D, net_G, devices, compile)
     # A batch dimension of None lets the last, smaller batch reuse the graph.
     compiled = tf.function(both_updates, jit_compile=compile, input_signature=[
         tf.TensorSpec((None, 64, 64, 3), tf.float32),
         tf.TensorSpec((None, 1, 1, latent_dim), tf.float32)])
 
     return compiled
+
+
+def _mirrored_step(both_updates: Callable, net_D: keras.Model, net_G: keras.Model,
+                   devices: int, compile: bool) -> Callable[[tf.Tensor, tf.Tensor], tuple]:
+    """``both_updates`` on every replica of the current strategy, each on its part of the
+    batch (``Workers.part``), compiled as one ``tf.function``; the losses summed."""
+    strategy = tf.distribute.get_strategy()
+    synchronize_batch_norm(net_D)
+    synchronize_batch_norm(net_G)
+
+    def on_replicas(X, Z):
+        loss_D, loss_G = strategy.run(both_updates, args=(X, Z))
+        return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss_D, axis=None),
+                strategy.reduce(tf.distribute.ReduceOp.SUM, loss_G, axis=None))
+
+    compiled = tf.function(on_replicas, jit_compile=compile)
+
+    def split(batch: tf.Tensor):
+        parts = [batch[Workers(replica, devices).part(batch.shape[0])]
+                 for replica in range(devices)]
+        return strategy.experimental_distribute_values_from_function(
+            lambda context: tf.identity(parts[context.replica_id_in_sync_group]))
+
+    return lambda X, Z: compiled(split(X), split(Z))
 
 
 def set_seed(seed: int) -> None:
@@ -230,9 +266,32 @@ def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> 
 
 
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
-    """Join a launcher's workers for data-parallel training: not in this backend yet, which
-    says so (``dcgan.distributed.not_data_parallel``)."""
-    raise not_data_parallel(NAME)
+    """Data-parallel training over this process's devices with ``tf.distribute``'s
+    ``MirroredStrategy``, made the process's strategy (so that the nets and optimizers made
+    after this are mirrored): every GPU, or on the CPU the logical devices that
+    ``DCGAN_CPU_DEVICES`` asks for (one when unset). Must run before TensorFlow's runtime
+    starts. ``timeout_s`` does not apply: no other process is waited for. Several
+    processes or machines (``MultiWorkerMirroredStrategy`` with ``TF_CONFIG``) are not
+    supported yet."""
+    if os.environ.get("TF_CONFIG"):
+        raise ValueError("--distributed: TensorFlow across processes or machines "
+                         "(MultiWorkerMirroredStrategy, TF_CONFIG) is not supported yet; "
+                         "train in one process over its devices")
+    kind = "GPU" if on_gpu(resolve_device(device)) else "CPU"
+    if kind == "CPU":
+        try:
+            tf.config.set_logical_device_configuration(
+                tf.config.list_physical_devices("CPU")[0],
+                [tf.config.LogicalDeviceConfiguration()] * cpu_devices())
+        except RuntimeError as err:  # the runtime has started
+            raise ValueError(f"--distributed: TensorFlow's CPU devices are fixed once it has "
+                             f"started ({err})") from err
+    names = [d.name for d in tf.config.list_logical_devices(kind)]
+    # NCCL between GPUs (the default); on the CPU, where NCCL does not run, one device sums.
+    reduction = tf.distribute.ReductionToOneDevice() if kind == "CPU" else None
+    tf.distribute.experimental_set_strategy(
+        tf.distribute.MirroredStrategy(names, cross_device_ops=reduction))
+    return Workers(0, 1, timeout_s, devices=len(names))
 
 
 def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,
