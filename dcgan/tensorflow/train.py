@@ -267,10 +267,10 @@ def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> 
 
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
     """Data-parallel training over this process's devices with ``tf.distribute``'s
-    ``MirroredStrategy``, made the process's strategy (so that the nets and optimizers made
-    after this are mirrored): every GPU, or on the CPU the logical devices that
-    ``DCGAN_CPU_DEVICES`` asks for (one when unset). Must run before TensorFlow's runtime
-    starts. ``timeout_s`` does not apply: no other process is waited for. Several
+    ``MirroredStrategy``, made the process's strategy when there are several devices (so
+    that the nets and optimizers made after this are mirrored): every GPU, or on the CPU
+    the logical devices that ``DCGAN_CPU_DEVICES`` asks for (one when unset). Must run
+    before TensorFlow's runtime starts. ``timeout_s`` does not apply: no other process is waited for. Several
     processes or machines (``MultiWorkerMirroredStrategy`` with ``TF_CONFIG``) are not
     supported yet."""
     if os.environ.get("TF_CONFIG"):
@@ -287,10 +287,11 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
             raise ValueError(f"--distributed: TensorFlow's CPU devices are fixed once it has "
                              f"started ({err})") from err
     names = [d.name for d in tf.config.list_logical_devices(kind)]
-    # NCCL between GPUs (the default); on the CPU, where NCCL does not run, one device sums.
-    reduction = tf.distribute.ReductionToOneDevice() if kind == "CPU" else None
-    tf.distribute.experimental_set_strategy(
-        tf.distribute.MirroredStrategy(names, cross_device_ops=reduction))
+    if len(names) > 1:  # on one device, the ordinary step
+        # NCCL between GPUs (the default); on the CPU, where it does not run, one device sums.
+        reduction = tf.distribute.ReductionToOneDevice() if kind == "CPU" else None
+        tf.distribute.experimental_set_strategy(
+            tf.distribute.MirroredStrategy(names, cross_device_ops=reduction))
     return Workers(0, 1, timeout_s, devices=len(names))
 
 
