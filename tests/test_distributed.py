@@ -165,10 +165,12 @@ def two_worker_steps(parallel_backend, tmp_path_factory):
     return results
 
 
-def _one_worker_steps(backend):
+@pytest.fixture(scope="session")
+def one_worker_steps(parallel_backend):
+    """The same ten steps on one worker at batch 16, in this process."""
     from data_parallel_steps import run_steps
 
-    return run_steps(backend, Workers(), steps=10, batch_size=16)
+    return run_steps(parallel_backend, Workers(), steps=10, batch_size=16)
 
 
 def _largest_difference(a: dict, b: dict, prefix: str, learned_only: bool = True):
@@ -177,8 +179,8 @@ def _largest_difference(a: dict, b: dict, prefix: str, learned_only: bool = True
 
 
 def test_one_step_of_two_workers_is_one_step_of_one_worker_with_the_whole_batch(
-        parallel_backend, two_worker_steps):
-    losses, first, _ = _one_worker_steps(parallel_backend)
+        two_worker_steps, one_worker_steps):
+    losses, first, _ = one_worker_steps
     rank0 = two_worker_steps[0]
     np.testing.assert_allclose(rank0["losses"][0], losses[0], rtol=TOLERANCE)
     difference, where = _largest_difference(first, rank0, "first", learned_only=False)
@@ -186,8 +188,8 @@ def test_one_step_of_two_workers_is_one_step_of_one_worker_with_the_whole_batch(
 
 
 def test_ten_steps_of_two_workers_stay_within_the_parity_drift_of_one_worker(
-        parallel_backend, two_worker_steps):
-    losses, _, last = _one_worker_steps(parallel_backend)
+        parallel_backend, two_worker_steps, one_worker_steps):
+    losses, _, last = one_worker_steps
     rank0 = two_worker_steps[0]
     drift = np.abs(rank0["losses"] - losses) / np.abs(losses)
     print(f"\n{parallel_backend.NAME}, 2 workers against 1: relative loss drift by step "
