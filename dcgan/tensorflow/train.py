@@ -270,9 +270,9 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
     ``MirroredStrategy``, made the process's strategy when there are several devices (so
     that the nets and optimizers made after this are mirrored): every GPU, or on the CPU
     the logical devices that ``DCGAN_CPU_DEVICES`` asks for (one when unset). Must run
-    before TensorFlow's runtime starts. ``timeout_s`` does not apply: no other process is waited for. Several
-    processes or machines (``MultiWorkerMirroredStrategy`` with ``TF_CONFIG``) are not
-    supported yet."""
+    before TensorFlow's runtime starts. ``timeout_s`` does not apply: no other process is
+    waited for. Several processes or machines (``MultiWorkerMirroredStrategy`` with
+    ``TF_CONFIG``) are not supported yet."""
     if os.environ.get("TF_CONFIG"):
         raise ValueError("--distributed: TensorFlow across processes or machines "
                          "(MultiWorkerMirroredStrategy, TF_CONFIG) is not supported yet; "
