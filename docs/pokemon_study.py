@@ -90,18 +90,23 @@ def epoch_quality(run: Path) -> list[dict]:
 
 
 def table(runs: dict[str, Path]) -> str:
-    """Markdown: each backend's last measurement beside its noise floor, and its speed."""
+    """Markdown: each backend's last measurement beside its noise floor, and its speed. FD,
+    precision, recall and classes need a reference classifier, which one view (one class)
+    does not have: "n/a" then."""
     rows = ["| backend | epochs | SWD ×10³ (real) | FD (real) | precision (real) | "
             "recall (real) | classes | examples/s |", "|---|---|---|---|---|---|---|---|"]
     for name, run in runs.items():
         q = epoch_quality(run)[-1]
         f = q["noise_floor"]
         speed = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+        if "fd" in q:
+            by_classifier = (f"{q['fd']:.0f} ({f['fd']:.0f}) | {q['precision']:.2f} "
+                             f"({f['precision']:.2f}) | {q['recall']:.2f} ({f['recall']:.2f}) | "
+                             f"{q['classes_covered']}/{q['classes_present']}")
+        else:
+            by_classifier = "n/a | n/a | n/a | n/a"
         rows.append(f"| {name} | {q['epoch']} | {q['swd_average']:.0f} ({f['swd_average']:.0f}) "
-                    f"| {q['fd']:.0f} ({f['fd']:.0f}) | {q['precision']:.2f} "
-                    f"({f['precision']:.2f}) | {q['recall']:.2f} ({f['recall']:.2f}) | "
-                    f"{q['classes_covered']}/{q['classes_present']} | "
-                    f"{speed['examples_per_sec']:.0f} |")
+                    f"| {by_classifier} | {speed['examples_per_sec']:.0f} |")
     return "\n".join(rows)
 
 

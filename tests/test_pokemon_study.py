@@ -55,3 +55,13 @@ def test_the_table_reports_the_last_measured_epoch_beside_its_floor(study, tmp_p
     assert [q["epoch"] for q in study.epoch_quality(run)] == [1, 3]
     assert study.table({"torch": run}).splitlines()[-1] == \
         "| torch | 3 | 150 (20) | 400 (30) | 0.50 (0.90) | 0.25 (0.85) | 2/2 | 50 |"
+
+
+def test_one_view_has_no_classifier_so_only_its_swd_is_reported(study, tmp_path):
+    run = tmp_path / "torch"
+    run.mkdir()
+    line = {"epoch": 5, "examples_per_sec": 40.0, "quality": {
+        "swd_average": 180.0, "noise_floor": {"swd_average": 26.0}}}
+    (run / "metrics.jsonl").write_text(json.dumps(line) + "\n")
+    assert study.table({"torch": run}).splitlines()[-1] == \
+        "| torch | 5 | 180 (26) | n/a | n/a | n/a | n/a | 40 |"
