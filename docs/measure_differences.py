@@ -15,6 +15,7 @@ import argparse
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -134,6 +135,38 @@ def float32_against_float64_first_step() -> tuple[int, int]:
             sum(after[0][k].size for k in keys))
 
 
+def float32_against_float64_ten_steps() -> list[float]:
+    """The relative loss drift after each of the ten steps of the parity test
+    (``test_ten_steps_stay_within_the_documented_drift``: its batches, noise and Adam
+    epsilon 1) between PyTorch float32 and PyTorch float64: the ten-step noise floor."""
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_parity import PARITY_ADAM_EPSILON, step_inputs
+
+    tb = load("torch")
+    runs = []
+    for dtype in (torch.float32, torch.float64):
+        net_D, net_G = tb.net_D(), tb.net_G()
+        tb.from_canonical(net_D, init_weights(0)["net_D"])
+        tb.from_canonical(net_G, init_weights(0)["net_G"])
+        net_D, net_G = net_D.to(dtype), net_G.to(dtype)
+        runs.append((dtype, net_D, net_G,
+                     *tb.make_trainers(net_D, net_G, 0.005, epsilon=PARITY_ADAM_EPSILON)))
+    drift = []
+    for step in range(10):
+        X, Z = step_inputs(200 + step)
+        losses = []
+        for dtype, net_D, net_G, trainer_D, trainer_G in runs:
+            x = torch.from_numpy(array_in_layout(X, "NCHW")).to(dtype)
+            z = torch.from_numpy(array_in_layout(Z, "NCHW")).to(dtype)
+            losses.append((tb.update_D(x, z, net_D, net_G, tb.make_loss(), trainer_D),
+                           tb.update_G(z, net_D, net_G, tb.make_loss(), trainer_G)))
+        single, double = np.array(losses[0]), np.array(losses[1])
+        drift.append(float(np.max(np.abs(single - double) / np.abs(double))))
+    return drift
+
+
 VARIANTS = {
     "this project (PyTorch tab's choices)": {},
     "TensorFlow tab's learning rate 0.0005": {"lr": 0.0005},
@@ -157,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  PyTorch vs TensorFlow with {variant:18s} Adam: {bad:8d} of {total}")
     bad, total = float32_against_float64_first_step()
     print(f"  PyTorch float32 vs PyTorch float64:             {bad:8d} of {total}")
+    print("\nThe parity test's ten steps (Adam eps 1), PyTorch float32 vs float64, relative "
+          "loss drift by step:\n  " + " ".join(f"{d:.1e}" for d in
+                                          float32_against_float64_ten_steps()))
     sys.stdout.flush()
     tb = load("torch")
     with tempfile.TemporaryDirectory() as root:

@@ -39,7 +39,9 @@ from dcgan.weights import init_weights, load_weights, save_weights
 
 TOLERANCE = 1e-4
 PARITY_ADAM_EPSILON = 1.0
-TEN_STEP_LOSS_TOLERANCE = 1e-3
+# Twice the ten-step float32 noise floor: PyTorch float32 against float64 drifts by up to
+# 9.5e-4 on these steps (docs/measure_differences.py), the frameworks' pairs up to 1.4e-3.
+TEN_STEP_LOSS_TOLERANCE = 2e-3
 TEN_STEP_WEIGHT_TOLERANCE = 5e-3
 
 PAIRS = list(itertools.combinations(backends.BACKENDS, 2))
