@@ -197,14 +197,22 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(data, tmp_path, capsys, c
     assert not list(tmp_path.rglob("quality.json"))
 
 
-def test_training_measures_quality_every_epoch_and_draws_the_plot(backend, data, tmp_path):
-    root, folder = data
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """128 sprites: two steps of 64 an epoch (JAX on the CPU trains about 10 images/s)."""
+    root = tmp_path_factory.mktemp("small-quality-data")
+    return root, sprites(root, count=128)
+
+
+def test_training_measures_quality_every_epoch_and_draws_the_plot(backend, small_data,
+                                                                  tmp_path):
+    root, folder = small_data
     out = tmp_path / "run"
     assert backend.main(["--data-dir", str(folder), "--data-root", str(root), "--epochs", "2",
                          "--batch-size", "64", "--num-workers", "0", "--device", "cpu",
                          "--eval-every", "1", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["quality"]["samples"] for r in rows] == [200, 200]
+    assert [r["quality"]["samples"] for r in rows] == [64, 64]  # half the images each side
     assert all(r["quality"]["noise_floor"]["swd_average"] > 0 for r in rows)
     assert (out / "quality.png").is_file()
 
