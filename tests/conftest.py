@@ -14,14 +14,24 @@ for a second backend without the mark fails, so that none is left out of CI.
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dcgan import backend as backends
-from dcgan.datasets import sprites
+from dcgan.datasets import DATA_ROOT_ENV, default_data_root, sprites
 from dcgan.shapes import array_in_layout
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``pytest -n 2``, as tox runs the suite) each worker process
+    keeps its datasets and reference classifiers in a data root of its own, so that two
+    workers never build the same cached folder at once."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ[DATA_ROOT_ENV] = str(default_data_root() / worker)
 
 _requested: set[str] = set()
 
