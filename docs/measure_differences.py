@@ -108,6 +108,17 @@ def adam_first_step_mismatches(epsilon_variant: str) -> tuple[int, int]:
             sum(after[0][k].size for k in keys))
 
 
+def _torch_nets(weights: dict, dtype) -> tuple:
+    """PyTorch's net_D and net_G holding canonical ``weights``, in ``dtype``. The updates
+    compute the logits' loss in float32 whatever the nets' dtype (for mixed precision), so
+    a float64 run is float64 up to the logits: the floors below are slightly low."""
+    tb = load("torch")
+    net_D, net_G = tb.net_D(), tb.net_G()
+    tb.from_canonical(net_D, weights["net_D"])
+    tb.from_canonical(net_G, weights["net_G"])
+    return net_D.to(dtype), net_G.to(dtype)
+
+
 def float32_against_float64_first_step() -> tuple[int, int]:
     """Entries that one Adam step (eps 1e-8) moves differently, by more than 1e-4, in
     PyTorch float32 and PyTorch float64: the noise floor of a one-step comparison."""
@@ -120,10 +131,7 @@ def float32_against_float64_first_step() -> tuple[int, int]:
     Z = rng.standard_normal((8, 100, 1, 1)).astype(np.float32)
     after = []
     for dtype in (torch.float32, torch.float64):
-        net_D, net_G = tb.net_D(), tb.net_G()
-        tb.from_canonical(net_D, weights["net_D"])
-        tb.from_canonical(net_G, weights["net_G"])
-        net_D, net_G = net_D.to(dtype), net_G.to(dtype)
+        net_D, net_G = _torch_nets(weights, dtype)
         trainer_D, trainer_G = tb.make_trainers(net_D, net_G, 0.005)
         x, z = torch.from_numpy(X).to(dtype), torch.from_numpy(Z).to(dtype)
         tb.update_D(x, z, net_D, net_G, tb.make_loss(), trainer_D)
@@ -147,10 +155,7 @@ def float32_against_float64_ten_steps() -> list[float]:
     tb = load("torch")
     runs = []
     for dtype in (torch.float32, torch.float64):
-        net_D, net_G = tb.net_D(), tb.net_G()
-        tb.from_canonical(net_D, init_weights(0)["net_D"])
-        tb.from_canonical(net_G, init_weights(0)["net_G"])
-        net_D, net_G = net_D.to(dtype), net_G.to(dtype)
+        net_D, net_G = _torch_nets(init_weights(0), dtype)
         runs.append((dtype, net_D, net_G,
                      *tb.make_trainers(net_D, net_G, 0.005, epsilon=PARITY_ADAM_EPSILON)))
     drift = []
@@ -158,8 +163,8 @@ def float32_against_float64_ten_steps() -> list[float]:
         X, Z = step_inputs(200 + step)
         losses = []
         for dtype, net_D, net_G, trainer_D, trainer_G in runs:
-            x = torch.from_numpy(array_in_layout(X, "NCHW")).to(dtype)
-            z = torch.from_numpy(array_in_layout(Z, "NCHW")).to(dtype)
+            x = torch.from_numpy(X).to(dtype)  # step_inputs are NCHW, as PyTorch
+            z = torch.from_numpy(Z).to(dtype)
             losses.append((tb.update_D(x, z, net_D, net_G, tb.make_loss(), trainer_D),
                            tb.update_G(z, net_D, net_G, tb.make_loss(), trainer_G)))
         single, double = np.array(losses[0]), np.array(losses[1])
