@@ -180,6 +180,11 @@ class Backend(Protocol):
     def resolve_device(self, choice: str = "auto") -> Any:
         """The device for ``--device auto|cpu|gpu``; asking for a missing GPU is an error."""
 
+    def check_compile(self, device: Any) -> None:
+        """Refuse ``--compile`` on ``device`` where the framework cannot compile there, before
+        a run writes anything: ValueError saying what to do (PyTorch on a CPU without a
+        C++ compiler). A backend that compiles its whole step already accepts it."""
+
     def generate(self, net_G: Any, Z: Any) -> np.ndarray:
         """Images from noise as numpy in the backend's layout, in [-1, 1].
 
@@ -200,7 +205,8 @@ CONTRACT: dict[str, tuple[str, ...]] = {
              "to_device", "use_precision"),
     "data": ("load_data", "as_tensor", "as_numpy"),
     "train": ("update_D", "update_G", "train", "main", "make_loss", "make_trainers",
-              "make_step", "set_seed", "resolve_device", "generate", "save_weights",
+              "make_step", "set_seed", "resolve_device", "check_compile", "generate",
+              "save_weights",
               "trainer_state", "load_trainer_state", "start_workers"),
 }
 """Module -> the public names each backend's module of that name defines."""

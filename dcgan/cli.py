@@ -303,7 +303,7 @@ def _prepare(args: argparse.Namespace, backend: Any, prog: str,
     if not workers.chief:
         workers.barrier()
     folder = _image_folder_with_warnings(config, prog)
-    if workers.chief and workers.size > 1:
+    if workers.chief:
         workers.barrier()
     if workers.total > 1:
         check_batch_size(config.batch_size, len(list_images(folder)), workers.total)
@@ -311,6 +311,8 @@ def _prepare(args: argparse.Namespace, backend: Any, prog: str,
     config = dataclasses.replace(config,
                                  precision=backend.use_precision(config.precision, device),
                                  input=resolve_input(config.input, on_gpu(device)))
+    if config.compile:
+        backend.check_compile(device)
     if not workers.chief:
         return config, folder, device, None, checkpoint
     reference = quality_reference(config, folder)

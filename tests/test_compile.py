@@ -61,3 +61,27 @@ def test_the_command_line_asks_for_compilation_with_compile(backend, tmp_path, c
     assert exit_status.value.code == 2
     assert "--eager and --compile" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_compiling_on_a_cpu_without_a_cpp_compiler_is_a_clear_error(tiny_image_folder, tmp_path,
+                                                                      capsys, monkeypatch):
+    """TorchInductor builds its CPU kernels with a C++ compiler: without one, --compile is
+    refused before the run folder is written, rather than failing at the first step."""
+    pytest.importorskip("torch", reason="PyTorch is not installed")
+    from torch._inductor import config as inductor_config
+    from torch._inductor.cpp_builder import cpp_compiler_search
+
+    from dcgan.torch.train import main
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", ("no-such-c++-compiler",))
+    cpp_compiler_search.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_status:
+            main(["--data-dir", str(tiny_image_folder), "--compile", "--device", "cpu",
+                  "--eval-every", "0", "--out", str(tmp_path / "run")])
+    finally:
+        cpp_compiler_search.cache_clear()
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert "--compile" in err and "no compiler" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

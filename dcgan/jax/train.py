@@ -231,6 +231,11 @@ def _gpus() -> list[jax.Device]:
         return []
 
 
+def check_compile(device: jax.Device) -> None:
+    """``--compile`` changes nothing here (``jax.jit`` compiles the whole step already):
+    nothing to refuse."""
+
+
 def resolve_device(choice: str = "auto") -> jax.Device:
     """``auto`` (a GPU if JAX sees one), ``cpu`` or ``gpu``/``cuda`` (an error without one)."""
     if choice == "cpu":

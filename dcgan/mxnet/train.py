@@ -241,6 +241,11 @@ def set_seed(seed: int) -> None:
     mx.random.seed(seed)
 
 
+def check_compile(device: mx.Context) -> None:
+    """``--compile`` changes nothing here (the hybridized nets compile the step already):
+    nothing to refuse."""
+
+
 def resolve_device(choice: str = "auto") -> mx.Context:
     """``auto`` (a GPU if MXNet sees one), ``cpu`` or ``gpu`` (an error without one)."""
     has_gpu = mx.context.num_gpus() > 0

@@ -235,6 +235,10 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def check_compile(device: str) -> None:
+    """``--compile`` (XLA) runs on every device TensorFlow trains on: nothing to refuse."""
+
+
 def resolve_device(choice: str = "auto") -> str:
     """``auto`` (a GPU if TensorFlow sees one), ``cpu`` or ``gpu`` (an error without one)."""
     has_gpu = bool(tf.config.list_physical_devices("GPU"))

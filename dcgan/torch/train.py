@@ -344,6 +344,22 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def check_compile(device: torch.device) -> None:
+    """Refuse ``--compile`` on a CPU without a C++ compiler: TorchInductor writes the CPU
+    kernels in C++ and compiles them (``g++``, or ``$CXX``) at the first step."""
+    if torch.device(device).type != "cpu":
+        return
+    from torch._inductor.cpp_builder import get_cpp_compiler
+    from torch._inductor.exc import InvalidCxxCompiler
+
+    try:
+        get_cpp_compiler()
+    except InvalidCxxCompiler:
+        raise ValueError("--compile on the CPU: TorchInductor compiles its kernels as C++ and "
+                         "found no compiler; install g++ (or point $CXX at one), or drop "
+                         "--compile") from None
+
+
 def resolve_device(choice: str = "auto") -> torch.device:
     """``auto`` (a GPU if there is one), ``cpu`` or ``gpu``/``cuda`` (an error without one);
     the GPU is the current one (``cuda:0``, or a data-parallel worker's own)."""
