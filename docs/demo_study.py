@@ -10,6 +10,12 @@ the last). Prints the tables quoted in docs/demo-study.md and draws
 docs/images/demo-study-grids.png (each variant's last sample grid) and
 docs/images/demo-study-quality.png (its SWD and FD by step). A variant whose run
 folder already holds weights is not trained again.
+
+Two variants change what the package's options cannot, to test two causes that
+the first four leave open: the data (the sprites with white backgrounds, as the
+chapter's Pokemon images, made by :func:`white_sprites`) and the discriminator's
+first block (without BatchNorm, as the DCGAN paper's, by
+:func:`train_without_first_batch_norm`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -30,12 +37,67 @@ VARIANTS: dict[str, list[str]] = {
     "paper, BatchNorm 1/0": ["--preset", "paper", "--bn-init", "one"],
     "paper, batch 64, BatchNorm 1/0": ["--preset", "paper", "--batch-size", "64",
                                        "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, white backgrounds": ["--preset", "paper", "--batch-size",
+                                                          "64", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block": [
+        "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
 shift drawn from N(0, 0.02) (the PyTorch and TensorFlow tabs) or set to 1 and 0
 (``--bn-init one``, the MXNet tab). The last is the recipe of PyTorch's own DCGAN example
-(lr 0.0002, batch 64, BatchNorm scale near 1)."""
+(lr 0.0002, batch 64, BatchNorm scale near 1); the last two change that recipe's data or its
+discriminator (see ``WHITE_BACKGROUNDS`` and ``WITHOUT_FIRST_BATCH_NORM``)."""
+
+WHITE_BACKGROUNDS = {"paper, batch 64, BatchNorm 1/0, white backgrounds"}
+"""The variants trained on :func:`white_sprites` instead of the sprites."""
+WITHOUT_FIRST_BATCH_NORM = {"paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block"}
+"""The variants trained by :func:`train_without_first_batch_norm`."""
+TRAIN_WITHOUT_FIRST_BATCH_NORM = "train-without-first-batch-norm"
+"""The first argument that makes this script train that way (``python docs/demo_study.py
+train-without-first-batch-norm TRAIN-OPTIONS``)."""
+
+
+def white_sprites(sprites: Path, root: Path) -> Path:
+    """A copy of the sprites image folder under ``root`` whose backgrounds are white: each
+    image's background (the plain region joined to its top-left corner) filled with
+    255, 255, 255, the creature unchanged. Made once."""
+    from PIL import Image, ImageDraw
+
+    from dcgan.datasets.staging import staged_folder
+
+    folder = Path(root) / f"{sprites.name}-white-backgrounds"
+    if folder.is_dir():
+        return folder
+    with staged_folder(folder) as staging:
+        for path in sorted(sprites.glob("*/*.png")):
+            image = Image.open(path).convert("RGB")
+            ImageDraw.floodfill(image, (0, 0), (255, 255, 255), thresh=0)
+            (staging / path.parent.name).mkdir(exist_ok=True)
+            image.save(staging / path.parent.name / path.name)
+    return folder
+
+
+def train_without_first_batch_norm(argv: Sequence[str]) -> int:
+    """``python -m dcgan.torch.train ARGV`` with the discriminator's first block without
+    BatchNorm (convolution, leaky ReLU), as the DCGAN paper's discriminator. The block's
+    BatchNorm stays in the net, unused, so that the initial weights of every other layer,
+    the run folder and the checkpoints are the chapter's."""
+    import dcgan.torch.nets as nets
+    from dcgan.torch.train import main as train_main
+
+    chapter_net_D = nets.net_D
+
+    def net_D(*args, **kwargs):
+        net = chapter_net_D(*args, **kwargs)
+        net[0].batch_norm.forward = lambda X: X
+        return net
+
+    nets.net_D = net_D
+    try:
+        return train_main(list(argv))
+    finally:
+        nets.net_D = chapter_net_D
 
 
 def folder_name(variant: str) -> str:
@@ -52,11 +114,28 @@ def train(variant: str, out: Path, epochs: int) -> Path:
             return out
         command = ["--resume", str(out)]
     else:
-        command = ["--dataset", "sprites", "--seed", "0", "--eval-every", "1",
+        command = [*data_options(variant), "--seed", "0", "--eval-every", "1",
                    "--out", str(out), *VARIANTS[variant]]
-    subprocess.run([sys.executable, "-m", "dcgan.torch.train", "--epochs", str(epochs),
-                    *command], check=True)
+    trainer = ([str(Path(__file__).resolve()), TRAIN_WITHOUT_FIRST_BATCH_NORM]
+               if variant in WITHOUT_FIRST_BATCH_NORM else ["-m", "dcgan.torch.train"])
+    subprocess.run([sys.executable, *trainer, "--epochs", str(epochs), *command], check=True)
     return out
+
+
+def data_folder(variant: str) -> Path:
+    """The image folder a variant trains on: the sprites, or their white-background copy."""
+    from dcgan.datasets import default_data_root, image_folder
+
+    sprites = image_folder("sprites")
+    return white_sprites(sprites, default_data_root()) if variant in WHITE_BACKGROUNDS \
+        else sprites
+
+
+def data_options(variant: str) -> list[str]:
+    """The data options of a variant's run."""
+    if variant in WHITE_BACKGROUNDS:
+        return ["--data-dir", str(data_folder(variant))]
+    return ["--dataset", "sprites"]
 
 
 def measured_epochs(run: Path) -> list[dict]:
@@ -84,17 +163,17 @@ def last_row(variant: str, run: Path) -> str:
             f"({f['recall']:.2f}) | {q['classes_covered']}/{q['classes_present']} |")
 
 
-def colour_matched(run: Path, num: int = 500) -> tuple[dict, dict, dict]:
+def colour_matched(variant: str, run: Path, num: int = 500) -> tuple[dict, dict, dict]:
     """The final generator's samples measured as drawn, and again with each RGB channel's
     mean and standard deviation over the samples set to the real images': how much of the
     gap is global brightness and contrast, which the chapter's discriminator cannot see
     (BatchNorm on its first block removes every channel's batch mean and scale)."""
     from dcgan.backend import load
-    from dcgan.datasets import default_data_root, image_folder
+    from dcgan.datasets import default_data_root
     from dcgan.quality import QualityReference, draw_samples
     from dcgan.weights import load_weights
 
-    reference = QualityReference.of_folder(image_folder("sprites"), default_data_root(), num)
+    reference = QualityReference.of_folder(data_folder(variant), default_data_root(), num)
     samples = draw_samples(load("torch"), load_weights(run / "weights.safetensors")["net_G"], num)
     real = reference.reference[:num]
     axes = (0, 1, 2)
@@ -170,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nas drawn -> colour-matched (each channel's mean and spread set to the real "
           "images'), 500 samples: SWD, FD, precision, recall")
     for variant, run in runs.items():
-        drawn, matched, floor = colour_matched(run)
+        drawn, matched, floor = colour_matched(variant, run)
         print(f"  {variant}: " + "  ".join(
             f"{k} {drawn[k]:.2f} -> {matched[k]:.2f} (real {floor[k]:.2f})"
             for k in ("swd_average", "fd", "precision", "recall")))
@@ -180,4 +259,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == [TRAIN_WITHOUT_FIRST_BATCH_NORM]:
+        sys.exit(train_without_first_batch_norm(sys.argv[2:]))
     sys.exit(main())

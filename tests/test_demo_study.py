@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 FLOOR = {"swd_average": 20.0, "fd": 30.0, "precision": 0.9, "recall": 0.85,
          "classes_covered": 4}
 
@@ -67,3 +69,43 @@ def test_the_precision_study_row_reads_the_last_measurement_and_the_speed(doc_sc
                                                "400 (30) | 0.50 (0.90) | 0.25 (0.85) | 3/4 | "
                                                "100.0 |")
     assert all(cases[0] == "fp32" for cases in study.CASES.values())
+
+
+def test_white_sprites_keep_the_creature_and_paint_the_background_white(doc_script,
+                                                                        tiny_image_folder,
+                                                                        tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    study = doc_script("demo_study")
+    white = study.white_sprites(tiny_image_folder, tmp_path)
+    originals = sorted(tiny_image_folder.glob("*/*.png"))
+    assert [p.relative_to(white) for p in sorted(white.glob("*/*.png"))] == \
+        [p.relative_to(tiny_image_folder) for p in originals]
+    for path in originals:
+        before = np.asarray(Image.open(path).convert("RGB"))
+        after = np.asarray(Image.open(white / path.relative_to(tiny_image_folder)))
+        background = before[0, 0]
+        assert (after[[0, 0, -1, -1], [0, -1, 0, -1]] == 255).all()
+        changed = (after != before).any(axis=-1)
+        assert (before[changed] == background).all(), "only background pixels are painted"
+        assert changed.mean() > 0.5 and (after[32, 32] == before[32, 32]).all()
+    assert study.white_sprites(tiny_image_folder, tmp_path) == white  # made once
+
+
+def test_without_its_first_batch_norm_the_discriminator_leaves_that_layer_untrained(
+        doc_script, tiny_image_folder, tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed")
+    import numpy as np
+
+    from dcgan.weights import init_weights, load_weights
+
+    study = doc_script("demo_study")
+    run = tmp_path / "run"
+    assert study.train_without_first_batch_norm(
+        ["--data-dir", str(tiny_image_folder), "--epochs", "1", "--batch-size", "4",
+         "--num-workers", "0", "--device", "cpu", "--eval-every", "0", "--out", str(run)]) == 0
+    trained, initial = load_weights(run / "weights.safetensors")["net_D"], init_weights(0)["net_D"]
+    for name in ("0.batch_norm.gamma", "0.batch_norm.running_mean"):
+        np.testing.assert_array_equal(trained[name], initial[name])
+    assert not np.array_equal(trained["1.batch_norm.gamma"], initial["1.batch_norm.gamma"])
