@@ -203,7 +203,8 @@ def draw_grids(runs: dict[str, Path], path: Path) -> None:
 
 
 def draw_quality(runs: dict[str, Path], path: Path) -> None:
-    """SWD and FD by training step, one line per variant."""
+    """SWD and FD by training step, one line per variant, each beside its real images' (the
+    dashed line of its colour)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -213,13 +214,13 @@ def draw_quality(runs: dict[str, Path], path: Path) -> None:
     for variant, run in runs.items():
         rows = measured_epochs(run)
         steps = [r["step"] for r in rows]
-        swd.plot(steps, [r["swd_average"] for r in rows], marker="o", label=variant)
+        line, = swd.plot(steps, [r["swd_average"] for r in rows], marker="o", label=variant)
         fd.plot(steps, [r["fd"] for r in rows], marker="o", label=variant)
-    floor = measured_epochs(next(iter(runs.values())))[0]["noise_floor"]
-    swd.axhline(floor["swd_average"], color="gray", linestyle="--", label="real images")
-    fd.axhline(floor["fd"], color="gray", linestyle="--")
+        floor = rows[0]["noise_floor"]  # each run's own data: the white sprites have theirs
+        swd.axhline(floor["swd_average"], color=line.get_color(), linestyle="--", linewidth=0.8)
+        fd.axhline(floor["fd"], color=line.get_color(), linestyle="--", linewidth=0.8)
     swd.set(xlabel="step", ylabel="SWD ×10³ (lower is better)")
-    fd.set(xlabel="step", ylabel="FD (lower is better)")
+    fd.set(xlabel="step", ylabel="FD (lower is better)", yscale="log")
     swd.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -235,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--runs", type=Path, default=Path("runs/demo-study"))
     parser.add_argument("--images", type=Path, default=HERE / "images")
+    parser.add_argument("--figures", default="demo-study",
+                        help="the figures' names: FIGURES-grids.png, FIGURES-quality.png")
     args = parser.parse_args(argv)
     runs = {v: train(v, args.runs / folder_name(v), args.epochs) for v in args.variants}
     print("| variant | step | loss_D / loss_G | SWD ×10³ (real) | FD (real) | precision (real) "
@@ -253,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {variant}: " + "  ".join(
             f"{k} {drawn[k]:.2f} -> {matched[k]:.2f} (real {floor[k]:.2f})"
             for k in ("swd_average", "fd", "precision", "recall")))
-    draw_grids(runs, args.images / "demo-study-grids.png")
-    draw_quality(runs, args.images / "demo-study-quality.png")
+    draw_grids(runs, args.images / f"{args.figures}-grids.png")
+    draw_quality(runs, args.images / f"{args.figures}-quality.png")
     return 0
 
 
