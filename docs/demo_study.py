@@ -78,6 +78,12 @@ def white_sprites(sprites: Path, root: Path) -> Path:
     return folder
 
 
+def without_first_batch_norm(net_D):
+    """The PyTorch ``net_D`` with its first block's BatchNorm passing its input through."""
+    net_D[0].batch_norm.forward = lambda X: X
+    return net_D
+
+
 def train_without_first_batch_norm(argv: Sequence[str]) -> int:
     """``python -m dcgan.torch.train ARGV`` with the discriminator's first block without
     BatchNorm (convolution, leaky ReLU), as the DCGAN paper's discriminator. The block's
@@ -87,13 +93,7 @@ def train_without_first_batch_norm(argv: Sequence[str]) -> int:
     from dcgan.torch.train import main as train_main
 
     chapter_net_D = nets.net_D
-
-    def net_D(*args, **kwargs):
-        net = chapter_net_D(*args, **kwargs)
-        net[0].batch_norm.forward = lambda X: X
-        return net
-
-    nets.net_D = net_D
+    nets.net_D = lambda *args, **kwargs: without_first_batch_norm(chapter_net_D(*args, **kwargs))
     try:
         return train_main(list(argv))
     finally:
@@ -182,6 +182,49 @@ def colour_matched(variant: str, run: Path, num: int = 500) -> tuple[dict, dict,
             reference.noise_floor(num))
 
 
+def discriminator_outputs(variant: str, run: Path, num: int = 448,
+                          batch_size: int = 64) -> dict[str, float]:
+    """The final discriminator's mean logit on ``num`` of the training sprites, on as many
+    held-out sprites (the next indices of the same drawing) and on as many samples of the
+    final generator, both nets on batch statistics in batches of ``batch_size``, as in
+    training. Training sprites far above held-out ones would mean a memorised data set."""
+    import torch
+
+    from dcgan.backend import load
+    from dcgan.datasets import default_data_root, sprites
+    from dcgan.quality.reference import read_images
+    from dcgan.randomness import step_noise
+    from dcgan.weights import load_weights
+
+    backend, weights = load("torch"), load_weights(run / "weights.safetensors")
+    net_D, net_G = backend.net_D(), backend.net_G()
+    if variant in WITHOUT_FIRST_BATCH_NORM:
+        without_first_batch_norm(net_D)
+    backend.from_canonical(net_D, weights["net_D"])
+    backend.from_canonical(net_G, weights["net_G"])
+    trained = data_folder(variant)
+    count = len(list(trained.glob("*/*.png")))
+    every = sprites(default_data_root() / "demo-study-held-out", count=count + num)
+    if variant in WHITE_BACKGROUNDS:
+        every = white_sprites(every, default_data_root() / "demo-study-held-out")
+    by_index = sorted(every.glob("*/*.png"), key=lambda path: int(path.stem))
+    images = {"training": read_images(sorted(trained.glob("*/*.png"),
+                                             key=lambda path: int(path.stem))[:num]),
+              "held out": read_images(by_index[count:])}
+    Z = torch.from_numpy(step_noise(0, 0, 0, num, 100, "NCHW"))
+
+    def batches(X):
+        return (X[i:i + batch_size] for i in range(0, len(X), batch_size))
+
+    with torch.no_grad():
+        images["samples"] = torch.cat([backend.forward(net_G, z, training=True)
+                                       for z in batches(Z)]).numpy().transpose(0, 2, 3, 1)
+        return {name: float(torch.cat([
+            backend.forward(net_D, torch.from_numpy(x.transpose(0, 3, 1, 2).copy()),
+                            training=True).flatten() for x in batches(X)]).mean())
+            for name, X in images.items()}
+
+
 def draw_grids(runs: dict[str, Path], path: Path) -> None:
     """Each variant's last sample grid, one above the other, labelled."""
     import matplotlib
@@ -256,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {variant}: " + "  ".join(
             f"{k} {drawn[k]:.2f} -> {matched[k]:.2f} (real {floor[k]:.2f})"
             for k in ("swd_average", "fd", "precision", "recall")))
+    print("\nthe final discriminator's mean logit (P(real) = sigmoid) on training sprites, "
+          "held-out sprites and the final generator's samples")
+    for variant, run in runs.items():
+        print(f"  {variant}: " + "  ".join(
+            f"{name} {logit:.2f}" for name, logit in discriminator_outputs(variant, run).items()))
     draw_grids(runs, args.images / f"{args.figures}-grids.png")
     draw_quality(runs, args.images / f"{args.figures}-quality.png")
     return 0

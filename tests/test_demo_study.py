@@ -109,3 +109,22 @@ def test_without_its_first_batch_norm_the_discriminator_leaves_that_layer_untrai
     for name in ("0.batch_norm.gamma", "0.batch_norm.running_mean"):
         np.testing.assert_array_equal(trained[name], initial[name])
     assert not np.array_equal(trained["1.batch_norm.gamma"], initial["1.batch_norm.gamma"])
+
+
+def test_the_discriminator_is_read_as_the_variant_built_it(doc_script, tiny_image_folder,
+                                                           tmp_path, monkeypatch):
+    pytest.importorskip("torch", reason="PyTorch is not installed")
+    import math
+
+    from dcgan.weights import init_weights, save_weights
+
+    study = doc_script("demo_study")
+    monkeypatch.setattr(study, "data_folder", lambda variant: tiny_image_folder)
+    save_weights(tmp_path / "weights.safetensors", init_weights(0))
+    chapter = study.discriminator_outputs("paper, batch 64, BatchNorm 1/0", tmp_path, num=8,
+                                          batch_size=4)
+    (variant,) = study.WITHOUT_FIRST_BATCH_NORM
+    without = study.discriminator_outputs(variant, tmp_path, num=8, batch_size=4)
+    assert list(chapter) == ["training", "held out", "samples"]
+    assert all(math.isfinite(v) for v in [*chapter.values(), *without.values()])
+    assert chapter != without
