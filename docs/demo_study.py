@@ -233,8 +233,8 @@ def draw_grids(runs: dict[str, Path], path: Path) -> None:
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    fig, axes = plt.subplots(len(runs), 1, figsize=(7, 2.1 * len(runs)))
-    for ax, (variant, run) in zip(axes, runs.items()):
+    fig, axes = plt.subplots(len(runs), 1, figsize=(7, 2.1 * len(runs)), squeeze=False)
+    for ax, (variant, run) in zip(axes[:, 0], runs.items()):
         grid = sorted((run / "samples").glob("epoch_*.png"))[-1]
         ax.imshow(Image.open(grid).convert("RGB"))
         ax.set_xticks([])
