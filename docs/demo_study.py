@@ -25,7 +25,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def white_sprites(sprites: Path, root: Path) -> Path:
     return folder
 
 
-def without_first_batch_norm(net_D):
+def without_first_batch_norm(net_D: Any) -> Any:
     """The PyTorch ``net_D`` with its first block's BatchNorm passing its input through."""
     net_D[0].batch_norm.forward = lambda X: X
     return net_D
