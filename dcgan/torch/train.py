@@ -287,14 +287,28 @@ def _summed_gradients(state, bucket):  # DDP checks these annotations: none, or 
     return future.then(lambda done: done.value()[0])
 
 
+_COMMUNICATION_BACKENDS = ("gloo", "nccl", "c10d", "processgroup")
+
+
+def _failed_collective(err: Exception) -> bool:
+    """Whether ``err`` is a collective's failure: ``torch.distributed``'s own error, or the
+    plain RuntimeError that the functional collectives (the BatchNorm statistics' all-reduce)
+    raise with the communication backend's message."""
+    return isinstance(err, dist.DistError) or (
+        isinstance(err, RuntimeError)
+        and any(word in str(err).lower() for word in _COMMUNICATION_BACKENDS))
+
+
 def _reporting_lost_workers(function: Callable, workers: Workers) -> Callable:
     """``function`` with a failed collective reported as ``dcgan.distributed.WorkersLost``."""
 
     def guarded(*args: Any) -> Any:
         try:
             return function(*args)
-        except dist.DistError as err:
-            raise lost(workers, err) from err
+        except RuntimeError as err:  # dist.DistError is one
+            if _failed_collective(err):
+                raise lost(workers, err) from err
+            raise
 
     return guarded
 
