@@ -206,9 +206,11 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     parallel.add_argument("--distributed", action="store_true",
                           help="train data-parallel: PyTorch as one of the workers that "
                                "torchrun started (torchrun --nproc-per-node N -m "
-                               "dcgan.torch.train --distributed ...), JAX over all the "
-                               "devices of --device; --batch-size stays the global batch, "
-                               "each worker takes its part, the first writes the run folder")
+                               "dcgan.torch.train --distributed ...), TensorFlow as the "
+                               "worker that TF_CONFIG names or over all the devices of "
+                               "--device, JAX over all the devices of --device; "
+                               "--batch-size stays the global batch, each worker takes its "
+                               "part, the first writes the run folder")
     parallel.add_argument("--worker-timeout", metavar="SECONDS", type=positive_float,
                           default=DEFAULT_TIMEOUT_S,
                           help="stop with an error when the other workers do not answer for "

@@ -1,9 +1,10 @@
 """Data-parallel training, the framework-free half: who is who, and who gets which images.
 
 ``--distributed`` runs the same ``train`` on W devices: in worker processes
-that a framework's launcher starts (``torchrun`` for PyTorch, one process per
-device), or in one process over its devices (TensorFlow's MirroredStrategy, and
-JAX: one compiled step over a mesh of devices; on the CPU, the devices that
+(``torchrun`` starts PyTorch's, one per device; TensorFlow's
+MultiWorkerMirroredStrategy joins the processes that ``TF_CONFIG`` describes), or
+in one process over its devices (TensorFlow's MirroredStrategy, and JAX: one
+compiled step over a mesh of devices; on the CPU, the devices that
 :data:`CPU_DEVICES_ENV` asks for). The semantics are written here once, for
 every backend:
 

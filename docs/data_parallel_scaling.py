@@ -6,7 +6,9 @@
 Runs ``python -m dcgan.<backend>.train --distributed`` for each backend that trains
 data-parallel (``dcgan.distributed.DATA_PARALLEL_BACKENDS``) and each W: PyTorch as W
 ``torchrun`` workers, TensorFlow and JAX as one process over W devices (on the CPU, the
-W devices that ``DCGAN_CPU_DEVICES`` makes). Each run trains the sprites at the chapter's batch
+W devices that ``DCGAN_CPU_DEVICES`` makes), and TensorFlow again as W processes that
+``TF_CONFIG`` joins (``tensorflow-processes``, started by tests/tf_workers.py). Each run
+trains the sprites at the chapter's batch
 for ``--epochs`` (2 by default) and reports the last epoch's examples per second (the
 first includes compilation), as ``metrics.jsonl`` records it. Prints a Markdown table.
 """
@@ -24,6 +26,10 @@ from pathlib import Path
 from dcgan import backend as backends
 from dcgan.distributed import CPU_DEVICES_ENV, DATA_PARALLEL_BACKENDS
 
+PROCESSES = "tensorflow-processes"
+"""The row of TensorFlow's workers as processes (MultiWorkerMirroredStrategy)."""
+TF_WORKERS = Path(__file__).resolve().parents[1] / "tests" / "tf_workers.py"
+
 
 def command(backend: str, workers: int, out: Path, args: argparse.Namespace) -> list[str]:
     """The training command of ``workers`` workers, started the backend's way."""
@@ -34,6 +40,9 @@ def command(backend: str, workers: int, out: Path, args: argparse.Namespace) -> 
     if backend == "torch":
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc-per-node", str(workers), *train]
+    if backend == PROCESSES:
+        train[1] = "dcgan.tensorflow.train"
+        return [sys.executable, str(TF_WORKERS), str(workers), *train]
     return [sys.executable, *train]
 
 
@@ -42,7 +51,7 @@ def examples_per_sec(backend: str, workers: int, args: argparse.Namespace) -> fl
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
         env = {**os.environ}
-        if backend != "torch" and args.device == "cpu":
+        if backend not in ("torch", PROCESSES) and args.device == "cpu":
             env[CPU_DEVICES_ENV] = str(workers)
         subprocess.run(command(backend, workers, out, args), check=True, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -58,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--num-images", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--backends", nargs="+", default=[
-        b for b in DATA_PARALLEL_BACKENDS if backends.missing_reason(b) is None])
+    installed = [b for b in DATA_PARALLEL_BACKENDS if backends.missing_reason(b) is None]
+    parser.add_argument("--backends", nargs="+", choices=[*DATA_PARALLEL_BACKENDS, PROCESSES],
+                        default=installed + ([PROCESSES] if "tensorflow" in installed else []))
     args = parser.parse_args(argv)
     print(f"| backend | {' | '.join(f'W = {w}' for w in args.workers)} |")
     print(f"|---|{'---|' * len(args.workers)}")

@@ -2,9 +2,10 @@
 launcher, train as one worker with the whole batch.
 
 The launcher tests start real processes on this machine, each bounded in time:
-``torchrun`` with two gloo workers for PyTorch, one process over two CPU devices
-(``DCGAN_CPU_DEVICES=2``) for TensorFlow (MirroredStrategy) and JAX. A backend that does
-not train data-parallel yet says so.
+``torchrun`` with two gloo workers for PyTorch; for TensorFlow one process over two CPU
+devices (``DCGAN_CPU_DEVICES=2``, MirroredStrategy) and two processes that ``TF_CONFIG``
+joins (MultiWorkerMirroredStrategy, started by tests/tf_workers.py); for JAX one process
+over two CPU devices. A backend that does not train data-parallel yet says so.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_parity import TEN_STEP_LOSS_TOLERANCE, TEN_STEP_WEIGHT_TOLERANCE, TOLERANCE
+from tf_workers import free_ports, tf_config
 
 from dcgan.checkpoints import CHECKPOINT_FILE, load_checkpoint
 from dcgan.distributed import (
@@ -35,8 +36,10 @@ from dcgan.weights import load_weights
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 300
-MULTI_PROCESS = ("torch",)
-"""The backends whose workers are processes (the others use a process's devices)."""
+LAUNCHERS = {"torch": ("processes",), "tensorflow": ("devices", "processes"),
+             "jax": ("devices",)}
+"""How each backend's workers are started: ``processes`` (one per worker: torchrun, or
+TF_CONFIG for TensorFlow) or ``devices`` (one process over several devices)."""
 
 
 @pytest.fixture(scope="session")
@@ -47,14 +50,26 @@ def parallel_backend(backend):
     return backend
 
 
-def launch(backend_name: str, workers: int, *args: str) -> list[str]:
+@pytest.fixture(scope="session", params=["processes", "devices"])
+def launcher(request, parallel_backend):
+    """Each way the backend's workers can be started, in turn."""
+    if request.param not in LAUNCHERS[parallel_backend.NAME]:
+        pytest.skip(f"{parallel_backend.NAME} does not train on several {request.param} of "
+                    f"one run (its ways: {', '.join(LAUNCHERS[parallel_backend.NAME])})")
+    return request.param
+
+
+def launch(backend_name: str, launcher: str, workers: int, *args: str) -> list[str]:
     """The command that starts ``workers`` workers of ``args`` (``-m MODULE ...`` or a
-    script) the backend's way: PyTorch's launcher, or one process over ``workers`` CPU
-    devices (``DCGAN_CPU_DEVICES``, which ``env`` sets)."""
-    if backend_name in MULTI_PROCESS:
+    script) the backend's way: PyTorch's launcher, TensorFlow's processes joined by
+    ``TF_CONFIG`` (tests/tf_workers.py), or one process over ``workers`` CPU devices
+    (``DCGAN_CPU_DEVICES``, which ``env`` sets)."""
+    if launcher == "devices":
+        return ["env", f"{CPU_DEVICES_ENV}={workers}", sys.executable, *args]
+    if backend_name == "torch":
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc-per-node", str(workers), *args]
-    return ["env", f"{CPU_DEVICES_ENV}={workers}", sys.executable, *args]
+    return [sys.executable, str(HERE / "tf_workers.py"), str(workers), *args]
 
 
 def train_args(backend_name: str, folder: Path, out: Path, epochs: int,
@@ -152,12 +167,12 @@ def test_a_batch_the_workers_cannot_share_is_refused_with_what_to_change(batch_s
 
 
 @pytest.fixture(scope="session")
-def two_worker_steps(parallel_backend, tmp_path_factory):
+def two_worker_steps(parallel_backend, launcher, tmp_path_factory):
     """Ten data-parallel steps of 2 workers at global batch 16 (tests/data_parallel_steps.py):
     each worker process's results."""
     name = parallel_backend.NAME
-    out = tmp_path_factory.mktemp(f"steps-{name}")
-    done = run(launch(name, 2, str(HERE / "data_parallel_steps.py"), name, str(out),
+    out = tmp_path_factory.mktemp(f"steps-{name}-{launcher}")
+    done = run(launch(name, launcher, 2, str(HERE / "data_parallel_steps.py"), name, str(out),
                       "--steps", "10"), cwd=out)
     assert done.returncode == 0, done.stderr[-3000:]
     results = tuple(dict(np.load(path)) for path in sorted(out.glob("rank*.npz")))
@@ -199,9 +214,10 @@ def test_ten_steps_of_two_workers_stay_within_the_parity_drift_of_one_worker(
     assert difference <= TEN_STEP_WEIGHT_TOLERANCE, f"{where} drifted by {difference:.2e}"
 
 
-def test_the_worker_processes_replicas_stay_identical(parallel_backend, two_worker_steps):
-    if parallel_backend.NAME not in MULTI_PROCESS:
-        pytest.skip(f"{parallel_backend.NAME} trains in one process, whose replicas its "
+def test_the_worker_processes_replicas_stay_identical(parallel_backend, launcher,
+                                                     two_worker_steps):
+    if launcher != "processes":
+        pytest.skip(f"{parallel_backend.NAME} trains in one process here, whose replicas its "
                     f"engine keeps equal")
     rank0, rank1 = two_worker_steps
     for key in rank0:
@@ -219,11 +235,11 @@ def sprites16(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def two_worker_run(parallel_backend, tmp_path_factory, sprites16):
+def two_worker_run(parallel_backend, launcher, tmp_path_factory, sprites16):
     """The folder of a finished four-epoch run of 2 workers."""
     name = parallel_backend.NAME
-    cwd = tmp_path_factory.mktemp(f"run-{name}")
-    done = run(launch(name, 2, *train_args(name, sprites16, cwd / "run", 4)), cwd)
+    cwd = tmp_path_factory.mktemp(f"run-{name}-{launcher}")
+    done = run(launch(name, launcher, 2, *train_args(name, sprites16, cwd / "run", 4)), cwd)
     assert done.returncode == 0, done.stderr[-3000:]
     return cwd / "run"
 
@@ -243,10 +259,11 @@ def test_a_two_worker_run_writes_the_folder_a_one_worker_run_writes_and_only_onc
 
 
 def test_ctrl_c_stops_every_worker_and_the_resumed_run_is_the_uninterrupted_one(
-        parallel_backend, two_worker_run, sprites16, tmp_path):
+        parallel_backend, launcher, two_worker_run, sprites16, tmp_path):
     name = parallel_backend.NAME
     stopped = tmp_path / "stopped"
-    process = subprocess.Popen(launch(name, 2, *train_args(name, sprites16, stopped, 4)),
+    process = subprocess.Popen(launch(name, launcher, 2,
+                                      *train_args(name, sprites16, stopped, 4)),
                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, start_new_session=True,
                                env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -261,8 +278,8 @@ def test_ctrl_c_stops_every_worker_and_the_resumed_run_is_the_uninterrupted_one(
     position = load_checkpoint(stopped / CHECKPOINT_FILE, name).position
     assert (position.epoch, position.step) < (5, 0), "the run ended before Ctrl-C"
 
-    resumed = run(launch(name, 2, "-m", f"dcgan.{name}.train", "--distributed", "--resume",
-                         str(stopped)), cwd=tmp_path)
+    resumed = run(launch(name, launcher, 2, "-m", f"dcgan.{name}.train", "--distributed",
+                         "--resume", str(stopped)), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     uninterrupted = two_worker_run
     for net, arrays in load_weights(uninterrupted / "weights.safetensors").items():
@@ -275,9 +292,9 @@ def test_ctrl_c_stops_every_worker_and_the_resumed_run_is_the_uninterrupted_one(
 
 
 def test_a_batch_size_the_workers_do_not_divide_stops_every_worker_before_writing(
-        parallel_backend, sprites16, tmp_path):
+        parallel_backend, launcher, sprites16, tmp_path):
     name = parallel_backend.NAME
-    done = run(launch(name, 2, *train_args(name, sprites16, tmp_path / "run", 1),
+    done = run(launch(name, launcher, 2, *train_args(name, sprites16, tmp_path / "run", 1),
                       "--batch-size", "7"), cwd=tmp_path)
     assert done.returncode != 0
     assert "--batch-size 7 is not divisible by the 2 workers" in done.stderr
@@ -285,19 +302,66 @@ def test_a_batch_size_the_workers_do_not_divide_stops_every_worker_before_writin
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def _worker_environment(backend_name: str, rank: int, size: int, port: int | list[int]
+                        ) -> dict[str, str]:
+    """What the launcher tells worker ``rank`` of ``size``: torchrun's variables, or the
+    TF_CONFIG of a cluster of local workers (``port``: one for PyTorch's rendezvous, or
+    each TensorFlow worker's)."""
+    if backend_name == "torch":
+        return {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(size),
+                "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    return {"TF_CONFIG": tf_config(port, rank)}
+
+
+def test_a_worker_that_dies_stops_the_others_with_a_clear_error(
+        parallel_backend, launcher, sprites16, tmp_path):
+    """Two workers of a long run; worker 1 is killed after the first epoch: worker 0 stops
+    at its next collective with the error, and keeps the last checkpoint."""
+    name = parallel_backend.NAME
+    if launcher != "processes":
+        pytest.skip(f"{name} trains in one process here: no other process to lose")
+    ports = _free_port() if name == "torch" else free_ports(2)
+    command = [sys.executable, *train_args(name, sprites16, tmp_path / "run", 100),
+               "--worker-timeout", "5"]
+    workers = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1",
+                                     **_worker_environment(name, rank, 2, ports)})
+               for rank in range(2)]
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not (tmp_path / "run" / METRICS_FILE).exists():
+            assert workers[0].poll() is None, workers[0].communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the run wrote no epoch in time"
+            time.sleep(0.01)
+        workers[1].kill()
+        killed = time.monotonic()
+        _, stderr = workers[0].communicate(timeout=TIMEOUT_S)
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+    assert workers[0].returncode == 1, stderr[-3000:]
+    assert "worker 0 of 2: a collective with the other workers failed" in stderr
+    assert "Traceback" not in stderr
+    assert time.monotonic() - killed < 60
+    assert load_checkpoint(tmp_path / "run" / CHECKPOINT_FILE, name).position.epoch >= 2
 
 
 def test_a_worker_that_never_answers_stops_the_others_with_a_clear_error(
-        parallel_backend, sprites16, tmp_path):
+        parallel_backend, launcher, sprites16, tmp_path):
     """Worker 0 of 2 alone: it waits for worker 1 for --worker-timeout, then says so."""
     name = parallel_backend.NAME
-    if name not in MULTI_PROCESS:
-        pytest.skip(f"{name} trains in one process: no other process to wait for")
-    env = {**os.environ, "RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "2",
-           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    if launcher != "processes":
+        pytest.skip(f"{name} trains in one process here: no other process to wait for")
+    if name == "tensorflow":
+        pytest.skip("TensorFlow's MultiWorkerMirroredStrategy waits for every worker at its "
+                    "start without a timeout, holding Python's lock (README, 'More than one "
+                    "device'); a worker lost later is tested below")
+    env = {**os.environ, **_worker_environment(name, 0, 2, _free_port())}
     began = time.monotonic()
     done = subprocess.run([sys.executable, *train_args(name, sprites16, tmp_path / "run", 1),
                            "--worker-timeout", "3"], cwd=tmp_path, capture_output=True,
@@ -312,14 +376,30 @@ def test_a_worker_that_never_answers_stops_the_others_with_a_clear_error(
 def test_distributed_outside_the_launcher_says_how_to_start_the_workers(
         parallel_backend, sprites16, tmp_path):
     name = parallel_backend.NAME
-    if name not in MULTI_PROCESS:
-        pytest.skip(f"{name} needs no launcher")
+    if name != "torch":
+        pytest.skip(f"{name} needs no launcher: without one it trains over its devices")
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE")}
     done = subprocess.run([sys.executable, *train_args(name, sprites16, tmp_path / "run", 1)],
                           cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT_S,
                           env=env)
     assert done.returncode == 2
     assert "torchrun --nproc-per-node N -m dcgan.torch.train --distributed" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("tf_config, words", [
+    ("{not json", "TF_CONFIG is not JSON"),
+    ('{"cluster": {"ps": ["127.0.0.1:1"]}, "task": {"type": "ps", "index": 0}}',
+     "a data-parallel run has 'worker' tasks")])
+def test_a_tensorflow_worker_with_a_bad_tf_config_says_what_it_must_hold(
+        load_backend, sprites16, tmp_path, monkeypatch, capsys, tf_config, words):
+    backend = load_backend("tensorflow")
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    with pytest.raises(SystemExit) as stopped:
+        backend.main(train_args("tensorflow", sprites16, tmp_path / "run", 1)[2:])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and '"task": {"type": "worker", "index": 0}' in err
     assert not (tmp_path / "run").exists()
 
 

@@ -22,6 +22,7 @@ Where this differs from the chapter's TF tab:
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -35,7 +36,13 @@ from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
 from dcgan.devices import on_gpu
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, cpu_devices, eager_on_one_device
+from dcgan.distributed import (
+    DEFAULT_TIMEOUT_S,
+    Workers,
+    cpu_devices,
+    eager_on_one_device,
+    lost,
+)
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
@@ -181,13 +188,14 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
     (:func:`dcgan.tensorflow.nets.use_precision`).
 
     With ``workers`` on several devices (:func:`start_workers`, which made the nets under
-    its ``MirroredStrategy``) each device runs both updates on its part of the batch
-    (``strategy.run``): Keras' optimizer sums the replicas' gradients, BatchNorm is
-    synchronised (:func:`dcgan.tensorflow.nets.synchronize_batch_norm`), and the losses
-    returned are the replicas' summed."""
+    its ``MirroredStrategy`` or ``MultiWorkerMirroredStrategy``) each device runs both
+    updates on its part of the batch (``strategy.run``): Keras' optimizer sums the
+    replicas' gradients, BatchNorm is synchronised
+    (:func:`dcgan.tensorflow.nets.synchronize_batch_norm`), and the losses returned are the
+    replicas' summed."""
     check_precision(net_D, net_G)
-    devices = workers.devices if workers is not None else 1
-    if eager and devices > 1:
+    workers = workers or Workers()
+    if eager and workers.total > 1:
         raise eager_on_one_device()
 
     def both_updates(X, Z):
@@ -196,8 +204,8 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
 
     if eager:
         return both_updates
-    if devices > 1:
-        return _mirrored_step(both_updates, net_D, net_G, devices, compile)
+    if tf.distribute.has_strategy():  # the nets' variables are mirrored (even over one worker)
+        return _mirrored_step(both_updates, net_D, net_G, workers, compile)
     # A batch dimension of None lets the last, smaller batch reuse the graph.
     compiled = tf.function(both_updates, jit_compile=compile, input_signature=[
         tf.TensorSpec((None, 64, 64, 3), tf.float32),
@@ -207,10 +215,12 @@ def make_step(net_D: keras.Model, net_G: keras.Model, loss: keras.losses.Loss,
 
 
 def _mirrored_step(both_updates: Callable, net_D: keras.Model, net_G: keras.Model,
-                   devices: int, compile: bool) -> Callable[[tf.Tensor, tf.Tensor], tuple]:
-    """``both_updates`` on every replica of the current strategy, each on its part of the
-    batch (``Workers.part``), compiled as one ``tf.function``; the losses summed."""
+                   workers: Workers, compile: bool) -> Callable[[tf.Tensor, tf.Tensor], tuple]:
+    """``both_updates`` on every replica of the current strategy, each on its part of this
+    process's batch (``Workers.part``), compiled as one ``tf.function``; the losses summed
+    over all replicas (of every process)."""
     strategy = tf.distribute.get_strategy()
+    devices, first_replica = workers.devices, workers.rank * workers.devices
     synchronize_batch_norm(net_D)
     synchronize_batch_norm(net_G)
 
@@ -225,9 +235,27 @@ def _mirrored_step(both_updates: Callable, net_D: keras.Model, net_G: keras.Mode
         parts = [batch[Workers(replica, devices).part(batch.shape[0])]
                  for replica in range(devices)]
         return strategy.experimental_distribute_values_from_function(
-            lambda context: tf.identity(parts[context.replica_id_in_sync_group]))
+            lambda context: tf.identity(parts[context.replica_id_in_sync_group - first_replica]))
 
-    return lambda X, Z: compiled(split(X), split(Z))
+    return _reporting_lost_workers(lambda X, Z: compiled(split(X), split(Z)), workers)
+
+
+_LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                       tf.errors.CancelledError, tf.errors.AbortedError)
+"""How a collective of ``MultiWorkerMirroredStrategy`` fails when a worker has stopped or
+does not answer within the timeout."""
+
+
+def _reporting_lost_workers(function: Callable, workers: Workers) -> Callable:
+    """``function`` with a failed collective reported as ``dcgan.distributed.WorkersLost``."""
+
+    def guarded(*args):
+        try:
+            return function(*args)
+        except _LOST_WORKER_ERRORS as err:  # whose first line says only "Graph execution error"
+            raise lost(workers, RuntimeError(type(err).__name__)) from err
+
+    return guarded
 
 
 def set_seed(seed: int) -> None:
@@ -270,18 +298,19 @@ def save_weights(net_D: keras.Model, net_G: keras.Model, folder: str | Path) -> 
 
 
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
-    """Data-parallel training over this process's devices with ``tf.distribute``'s
-    ``MirroredStrategy``, made the process's strategy when there are several devices (so
-    that the nets and optimizers made after this are mirrored): every GPU, or on the CPU
-    the logical devices that ``DCGAN_CPU_DEVICES`` asks for (one when unset). Must run
-    before TensorFlow's runtime starts. ``timeout_s`` does not apply: no other process is
-    waited for. Several processes or machines (``MultiWorkerMirroredStrategy`` with
-    ``TF_CONFIG``) are not supported yet."""
-    if os.environ.get("TF_CONFIG"):
-        raise ValueError("--distributed: TensorFlow across processes or machines "
-                         "(MultiWorkerMirroredStrategy, TF_CONFIG) is not supported yet; "
-                         "train in one process over its devices")
+    """Data-parallel training with ``tf.distribute``, made the process's strategy (so that
+    the nets and optimizers made after this are mirrored). Must run before TensorFlow's
+    runtime starts.
+
+    With ``TF_CONFIG`` set (the cluster's workers and this process's task), this process is
+    one worker of a ``MultiWorkerMirroredStrategy`` over processes or machines (collectives
+    over gRPC on the CPU, NCCL where the workers have GPUs), each collective bounded by
+    ``timeout_s``. Without it, a ``MirroredStrategy`` over this process's devices: every
+    GPU, or on the CPU the logical devices that ``DCGAN_CPU_DEVICES`` asks for (one when
+    unset), when there are several."""
     kind = "GPU" if on_gpu(resolve_device(device)) else "CPU"
+    if os.environ.get("TF_CONFIG"):
+        return _join_workers(kind, timeout_s)
     if kind == "CPU":
         try:
             tf.config.set_logical_device_configuration(
@@ -297,6 +326,53 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
         tf.distribute.experimental_set_strategy(
             tf.distribute.MirroredStrategy(names, cross_device_ops=reduction))
     return Workers(0, 1, timeout_s, devices=len(names))
+
+
+_TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                      '"task": {"type": "worker", "index": 0}}')
+
+
+def _join_workers(kind: str, timeout_s: float) -> Workers:
+    """This process as the worker of ``TF_CONFIG``'s task in a ``MultiWorkerMirroredStrategy``
+    (a ``chief`` task, if the cluster names one, is rank 0, the ``worker`` tasks follow)."""
+    try:
+        json.loads(os.environ["TF_CONFIG"])
+    except ValueError as err:
+        raise ValueError(f"TF_CONFIG is not JSON ({err}); it names the cluster's workers and "
+                         f"this process's place, as in {_TF_CONFIG_EXAMPLE}") from err
+    resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+    jobs = resolver.cluster_spec().as_dict()
+    if set(jobs) - {"chief", "worker"} or resolver.task_type not in ("chief", "worker"):
+        raise ValueError(f"TF_CONFIG: a data-parallel run has 'worker' tasks (and at most one "
+                         f"'chief'), got the jobs {sorted(jobs)} and the task "
+                         f"{resolver.task_type!r}; for example {_TF_CONFIG_EXAMPLE}")
+    chiefs = len(jobs.get("chief", []))
+    rank = resolver.task_id + chiefs if resolver.task_type == "worker" else 0
+    size = chiefs + len(jobs.get("worker", []))
+    implementation = tf.distribute.experimental.CommunicationImplementation
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=implementation.NCCL if kind == "GPU" else implementation.RING,
+        timeout_seconds=timeout_s)
+    # Waits for every worker of the cluster, holding Python's lock: nothing bounds it.
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
+                                                         communication_options=options)
+    tf.distribute.experimental_set_strategy(strategy)
+    workers = Workers(rank, size, timeout_s, devices=strategy.num_replicas_in_sync // size)
+
+    def summed(value: float) -> float:  # over every replica of every worker
+        on_replicas = strategy.experimental_distribute_values_from_function(
+            lambda context: tf.constant(value))
+        return float(strategy.reduce(tf.distribute.ReduceOp.SUM, on_replicas, axis=None))
+
+    def any_of(flag: bool) -> bool:
+        return summed(float(flag)) > 0
+
+    def barrier() -> None:
+        summed(0.0)
+
+    return Workers(rank, size, timeout_s, devices=workers.devices,
+                   any_of=_reporting_lost_workers(any_of, workers),
+                   barrier=_reporting_lost_workers(barrier, workers))
 
 
 def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,
