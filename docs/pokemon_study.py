@@ -184,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("runs/pokemon-study"))
     parser.add_argument("--images", type=Path, default=HERE / "images")
     parser.add_argument("--convert-only", action="store_true",
-                        help="make the image folder, print its counts and draw "
-                             "pokemon-study-frames.png; train nothing")
+                        help="make the image folder (and the --num-images subset), print "
+                             "its counts and draw pokemon-study-frames.png; train nothing")
     args = parser.parse_args(argv)
     root = default_data_root()
     try:
@@ -198,10 +198,11 @@ def main(argv: list[str] | None = None) -> int:
               f"images in {folder}")
     print(", ".join(f"{view}: {len(list((folder / view).iterdir()))} images"
                     for view in args.views))
+    data = subset(folder, args.num_images or total, root)
     if args.convert_only:
         draw_frames_figure(folder, args.images / "pokemon-study-frames.png")
+        print(f"the training images: {len(labelled_images(data)[0])} of {total} ({data})")
         return 0
-    data = subset(folder, args.num_images or total, root)
     print(f"training on {len(labelled_images(data)[0])} of {total} images ({data})")
     runs = {name: train(name, data, args.runs / name, args.epochs) for name in args.backends}
     draw_samples_figure(data, runs, args.images / "pokemon-study-samples.png")
