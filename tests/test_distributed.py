@@ -326,24 +326,28 @@ def test_a_worker_that_dies_stops_the_others_with_a_clear_error(
     ports = _free_port() if name == "torch" else free_ports(2)
     command = [sys.executable, *train_args(name, sprites16, tmp_path / "run", 100),
                "--worker-timeout", "5"]
-    workers = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, "OMP_NUM_THREADS": "1",
-                                     **_worker_environment(name, rank, 2, ports)})
-               for rank in range(2)]
+    errors = [tmp_path / f"worker{rank}.err" for rank in range(2)]  # files: no pipe fills up
+    workers = []
+    for rank in range(2):
+        with errors[rank].open("w") as stderr:
+            workers.append(subprocess.Popen(
+                command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=stderr,
+                env={**os.environ, "OMP_NUM_THREADS": "1",
+                     **_worker_environment(name, rank, 2, ports)}))
     try:
         deadline = time.monotonic() + TIMEOUT_S
         while not (tmp_path / "run" / METRICS_FILE).exists():
-            assert workers[0].poll() is None, workers[0].communicate()[1][-3000:]
+            assert workers[0].poll() is None, errors[0].read_text()[-3000:]
             assert time.monotonic() < deadline, "the run wrote no epoch in time"
             time.sleep(0.01)
         workers[1].kill()
         killed = time.monotonic()
-        _, stderr = workers[0].communicate(timeout=TIMEOUT_S)
+        workers[0].wait(timeout=TIMEOUT_S)
     finally:
         for worker in workers:
             worker.kill()
             worker.wait()
+    stderr = errors[0].read_text()
     assert workers[0].returncode == 1, stderr[-3000:]
     assert "worker 0 of 2: a collective with the other workers failed" in stderr
     assert "Traceback" not in stderr
@@ -360,7 +364,8 @@ def test_a_worker_that_never_answers_stops_the_others_with_a_clear_error(
     if name == "tensorflow":
         pytest.skip("TensorFlow's MultiWorkerMirroredStrategy waits for every worker at its "
                     "start without a timeout, holding Python's lock (README, 'More than one "
-                    "device'); a worker lost later is tested below")
+                    "device'); a worker lost after the start is tested (a worker that "
+                    "dies)")
     env = {**os.environ, **_worker_environment(name, 0, 2, _free_port())}
     began = time.monotonic()
     done = subprocess.run([sys.executable, *train_args(name, sprites16, tmp_path / "run", 1),
@@ -390,7 +395,7 @@ def test_distributed_outside_the_launcher_says_how_to_start_the_workers(
 @pytest.mark.parametrize("tf_config, words", [
     ("{not json", "TF_CONFIG is not JSON"),
     ('{"cluster": {"ps": ["127.0.0.1:1"]}, "task": {"type": "ps", "index": 0}}',
-     "a data-parallel run has 'worker' tasks")])
+     "a data-parallel run has 'worker' tasks only")])
 def test_a_tensorflow_worker_with_a_bad_tf_config_says_what_it_must_hold(
         load_backend, sprites16, tmp_path, monkeypatch, capsys, tf_config, words):
     backend = load_backend("tensorflow")

@@ -334,7 +334,7 @@ _TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
 
 def _join_workers(kind: str, timeout_s: float) -> Workers:
     """This process as the worker of ``TF_CONFIG``'s task in a ``MultiWorkerMirroredStrategy``
-    (a ``chief`` task, if the cluster names one, is rank 0, the ``worker`` tasks follow)."""
+    whose cluster has ``worker`` tasks only (worker 0 is the chief)."""
     try:
         json.loads(os.environ["TF_CONFIG"])
     except ValueError as err:
@@ -342,13 +342,11 @@ def _join_workers(kind: str, timeout_s: float) -> Workers:
                          f"this process's place, as in {_TF_CONFIG_EXAMPLE}") from err
     resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
     jobs = resolver.cluster_spec().as_dict()
-    if set(jobs) - {"chief", "worker"} or resolver.task_type not in ("chief", "worker"):
-        raise ValueError(f"TF_CONFIG: a data-parallel run has 'worker' tasks (and at most one "
-                         f"'chief'), got the jobs {sorted(jobs)} and the task "
+    if set(jobs) != {"worker"} or resolver.task_type != "worker":
+        raise ValueError(f"TF_CONFIG: a data-parallel run has 'worker' tasks only (worker 0 "
+                         f"writes the run folder), got the jobs {sorted(jobs)} and the task "
                          f"{resolver.task_type!r}; for example {_TF_CONFIG_EXAMPLE}")
-    chiefs = len(jobs.get("chief", []))
-    rank = resolver.task_id + chiefs if resolver.task_type == "worker" else 0
-    size = chiefs + len(jobs.get("worker", []))
+    rank, size = resolver.task_id, len(jobs["worker"])
     implementation = tf.distribute.experimental.CommunicationImplementation
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=implementation.NCCL if kind == "GPU" else implementation.RING,
