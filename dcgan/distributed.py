@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -121,11 +121,28 @@ def check_batch_size(batch_size: int, num_images: int, workers: int) -> None:
 
 def lost(workers: Workers, error: BaseException) -> WorkersLost:
     """The error every backend raises when a collective fails, naming the worker."""
-    cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    cause = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
     return WorkersLost(f"worker {workers.rank} of {workers.size}: a collective with the other "
                        f"workers failed ({cause}); another worker stopped or did not answer "
                        f"within {workers.timeout_s:g} s (--worker-timeout). The last "
                        f"checkpoint is kept")
+
+
+def reporting_lost_workers(function: Callable, workers: Workers,
+                           is_lost: Callable[[Exception], bool]) -> Callable:
+    """``function`` with a collective's failure reported as :class:`WorkersLost` (:func:`lost`);
+    ``is_lost`` says which of the framework's errors are such failures."""
+
+    def guarded(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except Exception as err:
+            if is_lost(err):
+                raise lost(workers, err) from err
+            raise
+
+    return guarded
 
 
 DATA_PARALLEL_BACKENDS = ("torch", "tensorflow", "jax")

@@ -28,7 +28,9 @@ from dcgan.distributed import (
     CPU_DEVICES_ENV,
     DATA_PARALLEL_BACKENDS,
     Workers,
+    WorkersLost,
     check_batch_size,
+    reporting_lost_workers,
 )
 from dcgan.randomness import EpochOrder
 from dcgan.runs import METRICS_FILE, read_metrics
@@ -161,6 +163,19 @@ def test_a_batch_the_workers_cannot_share_is_refused_with_what_to_change(batch_s
                                                                          words):
     with pytest.raises(ValueError, match=words):
         check_batch_size(batch_size, num_images, 2)
+
+
+def test_a_failed_collective_becomes_workers_lost_naming_the_worker_and_other_errors_pass():
+    def collective(kind: type[Exception]) -> None:
+        raise kind("Connection closed by peer")
+
+    guarded = reporting_lost_workers(collective, Workers(1, 2, timeout_s=5),
+                                     is_lost=lambda err: isinstance(err, ConnectionError))
+    with pytest.raises(WorkersLost, match=r"worker 1 of 2: a collective with the other workers "
+                       r"failed \(ConnectionError: Connection closed by peer\).*within 5 s"):
+        guarded(ConnectionError)
+    with pytest.raises(KeyError):
+        guarded(KeyError)
 
 
 # Equivalence: W workers at global batch 2B are one worker at 2B ------------------------

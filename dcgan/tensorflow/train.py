@@ -22,6 +22,7 @@ Where this differs from the chapter's TF tab:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -41,7 +42,7 @@ from dcgan.distributed import (
     Workers,
     cpu_devices,
     eager_on_one_device,
-    lost,
+    reporting_lost_workers,
 )
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
@@ -237,7 +238,8 @@ def _mirrored_step(both_updates: Callable, net_D: keras.Model, net_G: keras.Mode
         return strategy.experimental_distribute_values_from_function(
             lambda context: tf.identity(parts[context.replica_id_in_sync_group - first_replica]))
 
-    return _reporting_lost_workers(lambda X, Z: compiled(split(X), split(Z)), workers)
+    return reporting_lost_workers(lambda X, Z: compiled(split(X), split(Z)), workers,
+                                  _failed_collective)
 
 
 _LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
@@ -246,16 +248,9 @@ _LOST_WORKER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededErr
 does not answer within the timeout."""
 
 
-def _reporting_lost_workers(function: Callable, workers: Workers) -> Callable:
-    """``function`` with a failed collective reported as ``dcgan.distributed.WorkersLost``."""
-
-    def guarded(*args):
-        try:
-            return function(*args)
-        except _LOST_WORKER_ERRORS as err:  # whose first line says only "Graph execution error"
-            raise lost(workers, RuntimeError(type(err).__name__)) from err
-
-    return guarded
+def _failed_collective(err: Exception) -> bool:
+    """Whether ``err`` is how a collective of ``MultiWorkerMirroredStrategy`` fails."""
+    return isinstance(err, _LOST_WORKER_ERRORS)
 
 
 def set_seed(seed: int) -> None:
@@ -368,9 +363,9 @@ def _join_workers(kind: str, timeout_s: float) -> Workers:
     def barrier() -> None:
         summed(0.0)
 
-    return Workers(rank, size, timeout_s, devices=workers.devices,
-                   any_of=_reporting_lost_workers(any_of, workers),
-                   barrier=_reporting_lost_workers(barrier, workers))
+    return dataclasses.replace(
+        workers, any_of=reporting_lost_workers(any_of, workers, _failed_collective),
+        barrier=reporting_lost_workers(barrier, workers, _failed_collective))
 
 
 def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,

@@ -9,6 +9,7 @@ with the other backends (``dcgan.loop``, ``dcgan.runs``, ``dcgan.cli``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import sys
@@ -26,7 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, lost
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, lost, reporting_lost_workers
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.runs import RunFolder
@@ -268,7 +269,7 @@ def make_step(net_D: nn.Module, net_G: nn.Module, loss: nn.Module,
         dist.all_reduce(total)
         return (float(total[0]), float(total[1])) if eager else (total[0], total[1])
 
-    return _reporting_lost_workers(step, workers) if distributed else step
+    return reporting_lost_workers(step, workers, _failed_collective) if distributed else step
 
 
 def _data_parallel(net: nn.Module, device: torch.device) -> DistributedDataParallel:
@@ -297,20 +298,6 @@ def _failed_collective(err: Exception) -> bool:
     return isinstance(err, dist.DistError) or (
         isinstance(err, RuntimeError)
         and any(word in str(err).lower() for word in _COMMUNICATION_BACKENDS))
-
-
-def _reporting_lost_workers(function: Callable, workers: Workers) -> Callable:
-    """``function`` with a failed collective reported as ``dcgan.distributed.WorkersLost``."""
-
-    def guarded(*args: Any) -> Any:
-        try:
-            return function(*args)
-        except RuntimeError as err:  # dist.DistError is one
-            if _failed_collective(err):
-                raise lost(workers, err) from err
-            raise
-
-    return guarded
 
 
 _LAUNCHER_ENVIRONMENT = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -346,9 +333,10 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
         dist.all_reduce(value, op=dist.ReduceOp.MAX)
         return bool(value.item())
 
-    return Workers(rank, size, timeout_s, any_of=_reporting_lost_workers(any_of, workers),
-                   barrier=_reporting_lost_workers(dist.barrier, workers),
-                   close=dist.destroy_process_group)
+    return dataclasses.replace(
+        workers, any_of=reporting_lost_workers(any_of, workers, _failed_collective),
+        barrier=reporting_lost_workers(dist.barrier, workers, _failed_collective),
+        close=dist.destroy_process_group)
 
 
 def set_seed(seed: int) -> None:
