@@ -11,9 +11,11 @@ docs/images/demo-study-grids.png (each variant's last sample grid) and
 docs/images/demo-study-quality.png (its SWD and FD by step). A variant whose run
 folder already holds weights is not trained again.
 
-Two variants change what the package's options cannot, to test two causes that
-the first four leave open: the data (the sprites with white backgrounds, as the
-chapter's Pokemon images, made by :func:`white_sprites`) and the discriminator's
+The last five variants change what the package's options cannot, to test causes
+that the first four leave open: the data (the sprites with white backgrounds, as
+the chapter's Pokemon images, :func:`white_sprites`; each creature at its own
+size and place, :func:`placed_sprites`; a fixed grain on every pixel,
+:func:`grainy_sprites`; no faces, :func:`faceless`) and the discriminator's
 first block (without BatchNorm, as the DCGAN paper's, by
 :func:`train_without_first_batch_norm`).
 """
@@ -41,16 +43,30 @@ VARIANTS: dict[str, list[str]] = {
                                                           "64", "--bn-init", "one"],
     "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block": [
         "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, sprites placed anywhere": [
+        "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, sprites with grain": [
+        "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, sprites without faces": [
+        "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
 shift drawn from N(0, 0.02) (the PyTorch and TensorFlow tabs) or set to 1 and 0
 (``--bn-init one``, the MXNet tab). The last is the recipe of PyTorch's own DCGAN example
-(lr 0.0002, batch 64, BatchNorm scale near 1); the last two change that recipe's data or its
-discriminator (see ``WHITE_BACKGROUNDS`` and ``WITHOUT_FIRST_BATCH_NORM``)."""
+(lr 0.0002, batch 64, BatchNorm scale near 1); the last five change that recipe's data or its
+discriminator (see ``WHITE_BACKGROUNDS``, ``WITHOUT_FIRST_BATCH_NORM``, ``PLACED_ANYWHERE``,
+``WITH_GRAIN`` and ``WITHOUT_FACES``)."""
 
 WHITE_BACKGROUNDS = {"paper, batch 64, BatchNorm 1/0, white backgrounds"}
 """The variants trained on :func:`white_sprites` instead of the sprites."""
+PLACED_ANYWHERE = {"paper, batch 64, BatchNorm 1/0, sprites placed anywhere"}
+"""The variants trained on :func:`placed_sprites` instead of the sprites."""
+WITH_GRAIN = {"paper, batch 64, BatchNorm 1/0, sprites with grain"}
+"""The variants trained on :func:`grainy_sprites` instead of the sprites."""
+WITHOUT_FACES = {"paper, batch 64, BatchNorm 1/0, sprites without faces"}
+"""The variants trained on the same sprites drawn without eyes and mouth
+(``dcgan.datasets.sprites(..., face=False)``)."""
 WITHOUT_FIRST_BATCH_NORM = {"paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block"}
 """The variants trained by :func:`train_without_first_batch_norm`."""
 TRAIN_WITHOUT_FIRST_BATCH_NORM = "train-without-first-batch-norm"
@@ -76,6 +92,82 @@ def white_sprites(sprites: Path, root: Path) -> Path:
             (staging / path.parent.name).mkdir(exist_ok=True)
             image.save(staging / path.parent.name / path.name)
     return folder
+
+
+def placed_sprites(sprites: Path, root: Path) -> Path:
+    """A copy of the sprites image folder under ``root`` in which each creature has its own
+    size and place, as the creatures of the Pokemon frames have: image ``i`` scaled by a
+    factor from 0.55 to 1.25 (nearest pixel, so the edges stay as crisp) and moved by up to
+    14 pixels each way, seeded by ``i``, on its own background colour. Made once."""
+    import numpy as np
+    from PIL import Image
+
+    from dcgan.datasets.staging import staged_folder
+
+    folder = Path(root) / f"{sprites.name}-placed-anywhere"
+    if folder.is_dir():
+        return folder
+    with staged_folder(folder) as staging:
+        for path in sorted(sprites.glob("*/*.png")):
+            image = Image.open(path).convert("RGB")
+            rng = np.random.default_rng([7, int(path.stem)])
+            size = round(image.width * rng.uniform(0.55, 1.25))
+            dx, dy = rng.integers(-14, 15, size=2)
+            placed = Image.new("RGB", image.size, image.getpixel((0, 0)))
+            offset = (image.width - size) // 2
+            placed.paste(image.resize((size, size), Image.NEAREST),
+                         (int(offset + dx), int(offset + dy)))
+            (staging / path.parent.name).mkdir(exist_ok=True)
+            placed.save(staging / path.parent.name / path.name)
+    return folder
+
+
+def grainy_sprites(sprites: Path, root: Path, sigma: float = 8.0) -> Path:
+    """A copy of the sprites image folder under ``root`` with a fixed grain on every pixel:
+    Gaussian noise of ``sigma`` (in 0..255) on each channel, seeded by the image's index, so
+    that the flat regions of the drawing are no longer flat, as the shaded and resampled
+    Pokemon frames are not. Made once."""
+    import numpy as np
+    from PIL import Image
+
+    from dcgan.datasets.staging import staged_folder
+
+    folder = Path(root) / f"{sprites.name}-grain-{sigma:g}"
+    if folder.is_dir():
+        return folder
+    with staged_folder(folder) as staging:
+        for path in sorted(sprites.glob("*/*.png")):
+            pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
+            grain = np.random.default_rng([8, int(path.stem)]).normal(0, sigma, pixels.shape)
+            (staging / path.parent.name).mkdir(exist_ok=True)
+            Image.fromarray(np.clip(pixels + grain, 0, 255).round().astype(np.uint8)).save(
+                staging / path.parent.name / path.name)
+    return folder
+
+
+def transformed(variant: str, sprites: Path, root: Path) -> Path:
+    """The image folder a variant trains on, made from the sprites folder ``sprites``."""
+    if variant in WHITE_BACKGROUNDS:
+        return white_sprites(sprites, root)
+    if variant in PLACED_ANYWHERE:
+        return placed_sprites(sprites, root)
+    if variant in WITH_GRAIN:
+        return grainy_sprites(sprites, root)
+    if variant in WITHOUT_FACES:
+        return faceless(sprites, root)
+    return sprites
+
+
+def faceless(sprites: Path, root: Path) -> Path:
+    """The sprites of the folder ``sprites`` (as ``dcgan.datasets.sprites`` names it) drawn
+    again under ``root`` without their faces."""
+    import re
+
+    from dcgan.datasets import sprites as draw_sprites
+
+    count, size, seed = map(int, re.fullmatch(r"sprites-v\d+-n(\d+)-s(\d+)-seed(\d+)",
+                                              sprites.name).groups())
+    return draw_sprites(root, count, size, seed, face=False)
 
 
 def without_first_batch_norm(net_D: Any) -> Any:
@@ -123,17 +215,15 @@ def train(variant: str, out: Path, epochs: int) -> Path:
 
 
 def data_folder(variant: str) -> Path:
-    """The image folder a variant trains on: the sprites, or their white-background copy."""
+    """The image folder a variant trains on: the sprites, or their changed copy."""
     from dcgan.datasets import default_data_root, image_folder
 
-    sprites = image_folder("sprites")
-    return white_sprites(sprites, default_data_root()) if variant in WHITE_BACKGROUNDS \
-        else sprites
+    return transformed(variant, image_folder("sprites"), default_data_root())
 
 
 def data_options(variant: str) -> list[str]:
     """The data options of a variant's run."""
-    if variant in WHITE_BACKGROUNDS:
+    if variant in WHITE_BACKGROUNDS | PLACED_ANYWHERE | WITH_GRAIN | WITHOUT_FACES:
         return ["--data-dir", str(data_folder(variant))]
     return ["--dataset", "sprites"]
 
@@ -205,8 +295,7 @@ def discriminator_outputs(variant: str, run: Path, num: int = 448,
     trained = data_folder(variant)
     count = len(list(trained.glob("*/*.png")))
     every = sprites(default_data_root() / "demo-study-held-out", count=count + num)
-    if variant in WHITE_BACKGROUNDS:
-        every = white_sprites(every, default_data_root() / "demo-study-held-out")
+    every = transformed(variant, every, default_data_root() / "demo-study-held-out")
     by_index = sorted(every.glob("*/*.png"), key=lambda path: int(path.stem))
     images = {"training": read_images(sorted(trained.glob("*/*.png"),
                                              key=lambda path: int(path.stem))[:num]),

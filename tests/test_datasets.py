@@ -148,6 +148,20 @@ def test_sprites_are_deterministic_and_split_into_classes(tmp_path):
     assert image.shape == (64, 64, 3) and image.std() > 10
 
 
+def test_a_sprite_without_its_face_is_the_same_creature_without_eyes_and_mouth(tmp_path):
+    with_face = list_images(sprites(tmp_path, count=8))
+    without = list_images(sprites(tmp_path, count=8, face=False))
+    assert without[0].parent.parent.name.endswith("-faceless")
+    assert [p.relative_to(p.parent.parent) for p in without] == \
+        [p.relative_to(p.parent.parent) for p in with_face]
+    for a, b in zip(with_face, without):
+        before, after = np.asarray(Image.open(a)), np.asarray(Image.open(b))
+        changed = (before != after).any(axis=-1)
+        assert 0.01 < changed.mean() < 0.2, "only the face is left out"
+        assert (before[changed] == 255).all(axis=-1).any(), "the white of the eyes went"
+        assert not (after[changed] == 255).all(axis=-1).any(), "and nothing white came"
+
+
 def test_a_few_sprites_make_no_empty_class_folder(tmp_path):
     folder = sprites(tmp_path, count=2)
     assert sorted(p.name for p in folder.iterdir()) == sorted(SPRITE_CLASSES[:2])

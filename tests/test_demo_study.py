@@ -93,6 +93,44 @@ def test_white_sprites_keep_the_creature_and_paint_the_background_white(doc_scri
     assert study.white_sprites(tiny_image_folder, tmp_path) == white  # made once
 
 
+def test_placed_sprites_keep_their_class_and_background_and_move_the_creature(
+        doc_script, tiny_image_folder, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    study = doc_script("demo_study")
+    placed = study.placed_sprites(tiny_image_folder, tmp_path)
+    originals = sorted(tiny_image_folder.glob("*/*.png"))
+    assert [p.relative_to(placed) for p in sorted(placed.glob("*/*.png"))] == \
+        [p.relative_to(tiny_image_folder) for p in originals]
+    moved = 0
+    for path in originals:
+        before = np.asarray(Image.open(path).convert("RGB"))
+        after = np.asarray(Image.open(placed / path.relative_to(tiny_image_folder)))
+        background = before[0, 0]
+        assert (after[0, 0] == background).all()
+        assert set(map(tuple, after.reshape(-1, 3))) <= set(map(tuple, before.reshape(-1, 3)))
+        moved += not np.array_equal(before, after)
+    assert moved == len(originals)
+    assert study.placed_sprites(tiny_image_folder, tmp_path) == placed  # made once
+
+
+def test_grainy_sprites_are_the_sprites_plus_a_fixed_grain(doc_script, tiny_image_folder,
+                                                            tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    study = doc_script("demo_study")
+    grainy = study.grainy_sprites(tiny_image_folder, tmp_path, sigma=8.0)
+    for path in sorted(tiny_image_folder.glob("*/*.png")):
+        before = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+        after = np.asarray(Image.open(grainy / path.relative_to(tiny_image_folder)),
+                           dtype=np.float64)
+        inside = (before > 40) & (before < 215)  # where clipping cannot shrink the grain
+        assert abs((after - before)[inside].std() - 8.0) < 1.0
+        assert abs((after - before)[inside].mean()) < 1.0
+
+
 def test_without_its_first_batch_norm_the_discriminator_leaves_that_layer_untrained(
         doc_script, tiny_image_folder, tmp_path):
     pytest.importorskip("torch", reason="PyTorch is not installed")
