@@ -11,13 +11,13 @@ docs/images/demo-study-grids.png (each variant's last sample grid) and
 docs/images/demo-study-quality.png (its SWD and FD by step). A variant whose run
 folder already holds weights is not trained again.
 
-The last five variants change what the package's options cannot, to test causes
-that the first four leave open: the data (the sprites with white backgrounds, as
-the chapter's Pokemon images, :func:`white_sprites`; each creature at its own
-size and place, :func:`placed_sprites`; a fixed grain on every pixel,
-:func:`grainy_sprites`; no faces, :func:`faceless`) and the discriminator's
-first block (without BatchNorm, as the DCGAN paper's, by
-:func:`train_without_first_batch_norm`).
+The variants after the first four change what the package's options cannot, to
+test causes that the first four leave open: the data (the sprites with white
+backgrounds, as the chapter's Pokemon images, :func:`white_sprites`; each
+creature at its own size and place, :func:`placed_sprites`; a fixed grain on
+every pixel, :func:`grainy_sprites`; no faces, :func:`faceless`; the last three
+together) and the discriminator's first block (without BatchNorm, as the DCGAN
+paper's, by :func:`train_without_first_batch_norm`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -49,24 +49,16 @@ VARIANTS: dict[str, list[str]] = {
         "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
     "paper, batch 64, BatchNorm 1/0, sprites without faces": [
         "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain": [
+        "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
 shift drawn from N(0, 0.02) (the PyTorch and TensorFlow tabs) or set to 1 and 0
-(``--bn-init one``, the MXNet tab). The last is the recipe of PyTorch's own DCGAN example
-(lr 0.0002, batch 64, BatchNorm scale near 1); the last five change that recipe's data or its
-discriminator (see ``WHITE_BACKGROUNDS``, ``WITHOUT_FIRST_BATCH_NORM``, ``PLACED_ANYWHERE``,
-``WITH_GRAIN`` and ``WITHOUT_FACES``)."""
+(``--bn-init one``, the MXNet tab). The fourth is the recipe of PyTorch's own DCGAN example
+(lr 0.0002, batch 64, BatchNorm scale near 1); the ones after it change that recipe's data
+(``DATA_CHANGES``) or its discriminator (``WITHOUT_FIRST_BATCH_NORM``)."""
 
-WHITE_BACKGROUNDS = {"paper, batch 64, BatchNorm 1/0, white backgrounds"}
-"""The variants trained on :func:`white_sprites` instead of the sprites."""
-PLACED_ANYWHERE = {"paper, batch 64, BatchNorm 1/0, sprites placed anywhere"}
-"""The variants trained on :func:`placed_sprites` instead of the sprites."""
-WITH_GRAIN = {"paper, batch 64, BatchNorm 1/0, sprites with grain"}
-"""The variants trained on :func:`grainy_sprites` instead of the sprites."""
-WITHOUT_FACES = {"paper, batch 64, BatchNorm 1/0, sprites without faces"}
-"""The variants trained on the same sprites drawn without eyes and mouth
-(``dcgan.datasets.sprites(..., face=False)``)."""
 WITHOUT_FIRST_BATCH_NORM = {"paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block"}
 """The variants trained by :func:`train_without_first_batch_norm`."""
 TRAIN_WITHOUT_FIRST_BATCH_NORM = "train-without-first-batch-norm"
@@ -145,19 +137,6 @@ def grainy_sprites(sprites: Path, root: Path, sigma: float = 8.0) -> Path:
     return folder
 
 
-def transformed(variant: str, sprites: Path, root: Path) -> Path:
-    """The image folder a variant trains on, made from the sprites folder ``sprites``."""
-    if variant in WHITE_BACKGROUNDS:
-        return white_sprites(sprites, root)
-    if variant in PLACED_ANYWHERE:
-        return placed_sprites(sprites, root)
-    if variant in WITH_GRAIN:
-        return grainy_sprites(sprites, root)
-    if variant in WITHOUT_FACES:
-        return faceless(sprites, root)
-    return sprites
-
-
 def faceless(sprites: Path, root: Path) -> Path:
     """The sprites of the folder ``sprites`` (as ``dcgan.datasets.sprites`` names it) drawn
     again under ``root`` without their faces."""
@@ -168,6 +147,25 @@ def faceless(sprites: Path, root: Path) -> Path:
     count, size, seed = map(int, re.fullmatch(r"sprites-v\d+-n(\d+)-s(\d+)-seed(\d+)",
                                               sprites.name).groups())
     return draw_sprites(root, count, size, seed, face=False)
+
+
+DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {
+    "paper, batch 64, BatchNorm 1/0, white backgrounds": (white_sprites,),
+    "paper, batch 64, BatchNorm 1/0, sprites placed anywhere": (placed_sprites,),
+    "paper, batch 64, BatchNorm 1/0, sprites with grain": (grainy_sprites,),
+    "paper, batch 64, BatchNorm 1/0, sprites without faces": (faceless,),
+    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain": (
+        faceless, placed_sprites, grainy_sprites),
+}
+"""The variants trained on changed sprites, and the changes, applied in this order
+(``change(folder, root)`` makes the changed copy of an image folder)."""
+
+
+def transformed(variant: str, sprites: Path, root: Path) -> Path:
+    """The image folder a variant trains on, made from the sprites folder ``sprites``."""
+    for change in DATA_CHANGES.get(variant, ()):
+        sprites = change(sprites, root)
+    return sprites
 
 
 def without_first_batch_norm(net_D: Any) -> Any:
@@ -223,7 +221,7 @@ def data_folder(variant: str) -> Path:
 
 def data_options(variant: str) -> list[str]:
     """The data options of a variant's run."""
-    if variant in WHITE_BACKGROUNDS | PLACED_ANYWHERE | WITH_GRAIN | WITHOUT_FACES:
+    if variant in DATA_CHANGES:
         return ["--data-dir", str(data_folder(variant))]
     return ["--dataset", "sprites"]
 

@@ -131,6 +131,18 @@ def test_grainy_sprites_are_the_sprites_plus_a_fixed_grain(doc_script, tiny_imag
         assert abs((after - before)[inside].mean()) < 1.0
 
 
+def test_a_variants_data_changes_are_made_in_their_order(doc_script, tiny_image_folder,
+                                                         tmp_path):
+    study = doc_script("demo_study")
+    combined = "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain"
+    folder = study.transformed(combined, tiny_image_folder, tmp_path)
+    assert folder.name == f"{tiny_image_folder.name}-faceless-placed-anywhere-grain-8"
+    assert len(list(folder.glob("*/*.png"))) == 8
+    assert study.transformed("paper, batch 64, BatchNorm 1/0", tiny_image_folder, tmp_path) \
+        == tiny_image_folder
+    assert set(study.DATA_CHANGES) <= set(study.VARIANTS)
+
+
 def test_without_its_first_batch_norm_the_discriminator_leaves_that_layer_untrained(
         doc_script, tiny_image_folder, tmp_path):
     pytest.importorskip("torch", reason="PyTorch is not installed")
