@@ -66,24 +66,37 @@ TRAIN_WITHOUT_FIRST_BATCH_NORM = "train-without-first-batch-norm"
 train-without-first-batch-norm TRAIN-OPTIONS``)."""
 
 
-def white_sprites(sprites: Path, root: Path) -> Path:
-    """A copy of the sprites image folder under ``root`` whose backgrounds are white: each
-    image's background (the plain region joined to its top-left corner) filled with
-    255, 255, 255, the creature unchanged. Made once."""
-    from PIL import Image, ImageDraw
+def changed_copy(sprites: Path, root: Path, suffix: str,
+                 change: Callable[[Any, int], Any]) -> Path:
+    """A copy of the image folder ``sprites`` under ``root``, named after it with ``suffix``,
+    in which every image is ``change(image, index)`` (an RGB PIL image, and the index its
+    file name holds). Made once."""
+    from PIL import Image
 
     from dcgan.datasets.staging import staged_folder
 
-    folder = Path(root) / f"{sprites.name}-white-backgrounds"
+    folder = Path(root) / f"{sprites.name}-{suffix}"
     if folder.is_dir():
         return folder
     with staged_folder(folder) as staging:
         for path in sorted(sprites.glob("*/*.png")):
-            image = Image.open(path).convert("RGB")
-            ImageDraw.floodfill(image, (0, 0), (255, 255, 255), thresh=0)
             (staging / path.parent.name).mkdir(exist_ok=True)
-            image.save(staging / path.parent.name / path.name)
+            change(Image.open(path).convert("RGB"), int(path.stem)).save(
+                staging / path.parent.name / path.name)
     return folder
+
+
+def white_sprites(sprites: Path, root: Path) -> Path:
+    """A copy of the sprites image folder under ``root`` whose backgrounds are white: each
+    image's background (the plain region joined to its top-left corner) filled with
+    255, 255, 255, the creature unchanged. Made once."""
+    from PIL import ImageDraw
+
+    def whitened(image: Any, index: int) -> Any:
+        ImageDraw.floodfill(image, (0, 0), (255, 255, 255), thresh=0)
+        return image
+
+    return changed_copy(sprites, root, "white-backgrounds", whitened)
 
 
 def placed_sprites(sprites: Path, root: Path) -> Path:
@@ -91,27 +104,19 @@ def placed_sprites(sprites: Path, root: Path) -> Path:
     size and place, as the creatures of the Pokemon frames have: image ``i`` scaled by a
     factor from 0.55 to 1.25 (nearest pixel, so the edges stay as crisp) and moved by up to
     14 pixels each way, seeded by ``i``, on its own background colour. Made once."""
-    import numpy as np
     from PIL import Image
 
-    from dcgan.datasets.staging import staged_folder
+    def placed(image: Any, index: int) -> Any:
+        rng = np.random.default_rng([7, index])
+        size = round(image.width * rng.uniform(0.55, 1.25))
+        dx, dy = rng.integers(-14, 15, size=2)
+        offset = (image.width - size) // 2
+        moved = Image.new("RGB", image.size, image.getpixel((0, 0)))
+        moved.paste(image.resize((size, size), Image.NEAREST),
+                    (int(offset + dx), int(offset + dy)))
+        return moved
 
-    folder = Path(root) / f"{sprites.name}-placed-anywhere"
-    if folder.is_dir():
-        return folder
-    with staged_folder(folder) as staging:
-        for path in sorted(sprites.glob("*/*.png")):
-            image = Image.open(path).convert("RGB")
-            rng = np.random.default_rng([7, int(path.stem)])
-            size = round(image.width * rng.uniform(0.55, 1.25))
-            dx, dy = rng.integers(-14, 15, size=2)
-            placed = Image.new("RGB", image.size, image.getpixel((0, 0)))
-            offset = (image.width - size) // 2
-            placed.paste(image.resize((size, size), Image.NEAREST),
-                         (int(offset + dx), int(offset + dy)))
-            (staging / path.parent.name).mkdir(exist_ok=True)
-            placed.save(staging / path.parent.name / path.name)
-    return folder
+    return changed_copy(sprites, root, "placed-anywhere", placed)
 
 
 def grainy_sprites(sprites: Path, root: Path, sigma: float = 8.0) -> Path:
@@ -119,22 +124,14 @@ def grainy_sprites(sprites: Path, root: Path, sigma: float = 8.0) -> Path:
     Gaussian noise of ``sigma`` (in 0..255) on each channel, seeded by the image's index, so
     that the flat regions of the drawing are no longer flat, as the shaded and resampled
     Pokemon frames are not. Made once."""
-    import numpy as np
     from PIL import Image
 
-    from dcgan.datasets.staging import staged_folder
+    def grainy(image: Any, index: int) -> Any:
+        pixels = np.asarray(image, dtype=np.float32)
+        grain = np.random.default_rng([8, index]).normal(0, sigma, pixels.shape)
+        return Image.fromarray(np.clip(pixels + grain, 0, 255).round().astype(np.uint8))
 
-    folder = Path(root) / f"{sprites.name}-grain-{sigma:g}"
-    if folder.is_dir():
-        return folder
-    with staged_folder(folder) as staging:
-        for path in sorted(sprites.glob("*/*.png")):
-            pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
-            grain = np.random.default_rng([8, int(path.stem)]).normal(0, sigma, pixels.shape)
-            (staging / path.parent.name).mkdir(exist_ok=True)
-            Image.fromarray(np.clip(pixels + grain, 0, 255).round().astype(np.uint8)).save(
-                staging / path.parent.name / path.name)
-    return folder
+    return changed_copy(sprites, root, f"grain-{sigma:g}", grainy)
 
 
 def faceless(sprites: Path, root: Path) -> Path:
