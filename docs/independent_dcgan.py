@@ -35,9 +35,6 @@ LATENT_DIM, N_G, N_D = 100, 64, 64
 def read_images(folder: Path) -> torch.Tensor:
     """Every PNG of the class folders of ``folder`` as (N, 3, 64, 64) in [-1, 1]."""
     files = sorted(folder.glob("*/*.png"))
-    if not files:
-        raise SystemExit(f"{folder}: no PNG images in class folders; make the sprites first "
-                         f"(python -m dcgan.torch.train --dataset sprites --epochs 0)")
     pixels = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
     return torch.from_numpy(pixels.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2)
 
@@ -72,8 +69,9 @@ def initialise(module: nn.Module) -> None:
 
 
 def train(images: torch.Tensor, steps: int, batch_size: int, lr: float,
-          seed: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """The example's training loop for ``steps`` batches; prints the losses every 50."""
+          seed: int) -> nn.Sequential:
+    """The example's training loop for ``steps`` batches; prints the losses every 50 and
+    returns the generator."""
     torch.manual_seed(seed)
     net_G, net_D = generator(), discriminator()
     net_G.apply(initialise)
@@ -103,7 +101,7 @@ def train(images: torch.Tensor, steps: int, batch_size: int, lr: float,
                       f"{time.perf_counter() - began:.0f} s", flush=True)
             if step == steps:
                 break
-    return net_G, net_D
+    return net_G
 
 
 def as_package_generator(net_G: nn.Sequential) -> nn.Module:
@@ -119,15 +117,14 @@ def as_package_generator(net_G: nn.Sequential) -> nn.Module:
 
 
 def save_grid(net_G: nn.Module, path: Path, seed: int) -> None:
-    """8 x 8 samples, BatchNorm on running statistics."""
-    net_G.eval()
-    with torch.no_grad():
-        Z = torch.from_numpy(np.random.default_rng([seed, 21]).standard_normal(
-            (64, LATENT_DIM, 1, 1)).astype(np.float32))
-        images = ((net_G(Z).permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255)
-    grid = images.astype(np.uint8).reshape(8, 8, 64, 64, 3).transpose(0, 2, 1, 3, 4)
+    """8 x 8 samples drawn as the package draws them (BatchNorm on running statistics)."""
+    from dcgan.plotting import display_images, save_image_grid
+    from dcgan.torch.train import generate
+
+    Z = torch.from_numpy(np.random.default_rng([seed, 21]).standard_normal(
+        (64, LATENT_DIM, 1, 1)).astype(np.float32))
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(grid.reshape(8 * 64, 8 * 64, 3)).save(path)
+    save_image_grid(display_images(generate(net_G, Z), "NCHW"), path, cols=8)
 
 
 def main() -> None:
@@ -144,7 +141,7 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, default=HERE / "images" / "demo-study-independent.png")
     args = parser.parse_args()
     folder = sprites(default_data_root(), args.num_images)
-    net_G, _ = train(read_images(folder), args.steps, args.batch_size, args.lr, args.seed)
+    net_G = train(read_images(folder), args.steps, args.batch_size, args.lr, args.seed)
     package_G = as_package_generator(net_G)
     save_grid(package_G, args.grid, args.seed)
     print(format_table(evaluate_net("torch", package_G, folder, num=500, seed=args.seed)))
