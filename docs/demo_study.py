@@ -16,8 +16,9 @@ test causes that the first four leave open: the data (the sprites with white
 backgrounds, as the chapter's Pokemon images, :func:`white_sprites`; each
 creature at its own size and place, :func:`placed_sprites`; a fixed grain on
 every pixel, :func:`grainy_sprites`; no faces, :func:`faceless`; the last three
-together) and the discriminator's first block (without BatchNorm, as the DCGAN
-paper's, by :func:`train_without_first_batch_norm`).
+together) and the discriminator (its first block without BatchNorm, as the DCGAN
+paper's; instance noise on every image it sees), by
+:func:`train_with_changed_discriminator`.
 """
 
 from __future__ import annotations
@@ -51,19 +52,21 @@ VARIANTS: dict[str, list[str]] = {
         "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
     "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain": [
         "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
+    "paper, batch 64, BatchNorm 1/0, instance noise 0.1": [
+        "--preset", "paper", "--batch-size", "64", "--bn-init", "one"],
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
 shift drawn from N(0, 0.02) (the PyTorch and TensorFlow tabs) or set to 1 and 0
 (``--bn-init one``, the MXNet tab). The fourth is the recipe of PyTorch's own DCGAN example
 (lr 0.0002, batch 64, BatchNorm scale near 1); the ones after it change that recipe's data
-(``DATA_CHANGES``) or its discriminator (``WITHOUT_FIRST_BATCH_NORM``)."""
+(``DATA_CHANGES``) or its discriminator (``DISCRIMINATOR_CHANGES``)."""
 
-WITHOUT_FIRST_BATCH_NORM = {"paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block"}
-"""The variants trained by :func:`train_without_first_batch_norm`."""
-TRAIN_WITHOUT_FIRST_BATCH_NORM = "train-without-first-batch-norm"
-"""The first argument that makes this script train that way (``python docs/demo_study.py
-train-without-first-batch-norm TRAIN-OPTIONS``)."""
+TRAIN_CHANGED_DISCRIMINATOR = "train-changed-discriminator"
+"""The first argument that makes this script train a variant of ``DISCRIMINATOR_CHANGES``
+(``python docs/demo_study.py train-changed-discriminator VARIANT TRAIN-OPTIONS``)."""
+INSTANCE_NOISE = 0.1
+"""The spread of the instance noise, in the images' units ([-1, 1]; 0.1 is 12.75 of 255)."""
 
 
 def changed_copy(sprites: Path, root: Path, suffix: str,
@@ -166,21 +169,47 @@ def transformed(variant: str, sprites: Path, root: Path) -> Path:
 
 
 def without_first_batch_norm(net_D: Any) -> Any:
-    """The PyTorch ``net_D`` with its first block's BatchNorm passing its input through."""
+    """The PyTorch ``net_D`` with its first block's BatchNorm passing its input through. The
+    block's BatchNorm stays in the net, unused, so that the initial weights of every other
+    layer, the run folder and the checkpoints are the chapter's."""
     net_D[0].batch_norm.forward = lambda X: X
     return net_D
 
 
-def train_without_first_batch_norm(argv: Sequence[str]) -> int:
-    """``python -m dcgan.torch.train ARGV`` with the discriminator's first block without
-    BatchNorm (convolution, leaky ReLU), as the DCGAN paper's discriminator. The block's
-    BatchNorm stays in the net, unused, so that the initial weights of every other layer,
-    the run folder and the checkpoints are the chapter's."""
+def with_instance_noise(net_D: Any, sigma: float = INSTANCE_NOISE) -> Any:
+    """The PyTorch ``net_D`` adding fresh noise from N(0, ``sigma``²) to every image it sees
+    in training mode, real or generated (instance noise: Sønderby et al. 2017, Arjovsky and
+    Bottou 2017), so that the two distributions overlap and it cannot be certain. Its
+    weights, the loss and the optimiser are the chapter's; the noise comes from torch's
+    seeded generator."""
+    import torch
+
+    def noisy(module: Any, args: tuple) -> tuple | None:
+        if not module.training:
+            return None
+        (X,) = args
+        return (X + sigma * torch.randn_like(X),)
+
+    net_D.register_forward_pre_hook(noisy)
+    return net_D
+
+
+DISCRIMINATOR_CHANGES: dict[str, Callable[[Any], Any]] = {
+    "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block": without_first_batch_norm,
+    "paper, batch 64, BatchNorm 1/0, instance noise 0.1": with_instance_noise,
+}
+"""The variants whose PyTorch discriminator is changed, and the change (``change(net_D)``
+returns the changed net)."""
+
+
+def train_with_changed_discriminator(variant: str, argv: Sequence[str]) -> int:
+    """``python -m dcgan.torch.train ARGV`` with the discriminator changed as ``variant``
+    says (:data:`DISCRIMINATOR_CHANGES`)."""
     import dcgan.torch.nets as nets
     from dcgan.torch.train import main as train_main
 
-    chapter_net_D = nets.net_D
-    nets.net_D = lambda *args, **kwargs: without_first_batch_norm(chapter_net_D(*args, **kwargs))
+    change, chapter_net_D = DISCRIMINATOR_CHANGES[variant], nets.net_D
+    nets.net_D = lambda *args, **kwargs: change(chapter_net_D(*args, **kwargs))
     try:
         return train_main(list(argv))
     finally:
@@ -203,8 +232,8 @@ def train(variant: str, out: Path, epochs: int) -> Path:
     else:
         command = [*data_options(variant), "--seed", "0", "--eval-every", "1",
                    "--out", str(out), *VARIANTS[variant]]
-    trainer = ([str(Path(__file__).resolve()), TRAIN_WITHOUT_FIRST_BATCH_NORM]
-               if variant in WITHOUT_FIRST_BATCH_NORM else ["-m", "dcgan.torch.train"])
+    trainer = ([str(Path(__file__).resolve()), TRAIN_CHANGED_DISCRIMINATOR, variant]
+               if variant in DISCRIMINATOR_CHANGES else ["-m", "dcgan.torch.train"])
     subprocess.run([sys.executable, *trainer, "--epochs", str(epochs), *command], check=True)
     return out
 
@@ -283,8 +312,8 @@ def discriminator_outputs(variant: str, run: Path, num: int = 448,
 
     backend, weights = load("torch"), load_weights(run / "weights.safetensors")
     net_D, net_G = backend.net_D(), backend.net_G()
-    if variant in WITHOUT_FIRST_BATCH_NORM:
-        without_first_batch_norm(net_D)
+    if variant in DISCRIMINATOR_CHANGES:
+        DISCRIMINATOR_CHANGES[variant](net_D)
     backend.from_canonical(net_D, weights["net_D"])
     backend.from_canonical(net_G, weights["net_G"])
     trained = data_folder(variant)
@@ -394,6 +423,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == [TRAIN_WITHOUT_FIRST_BATCH_NORM]:
-        sys.exit(train_without_first_batch_norm(sys.argv[2:]))
+    if sys.argv[1:2] == [TRAIN_CHANGED_DISCRIMINATOR]:
+        sys.exit(train_with_changed_discriminator(sys.argv[2], sys.argv[3:]))
     sys.exit(main())

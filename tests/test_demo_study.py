@@ -152,13 +152,34 @@ def test_without_its_first_batch_norm_the_discriminator_leaves_that_layer_untrai
 
     study = doc_script("demo_study")
     run = tmp_path / "run"
-    assert study.train_without_first_batch_norm(
+    assert study.train_with_changed_discriminator(
+        "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block",
         ["--data-dir", str(tiny_image_folder), "--epochs", "1", "--batch-size", "4",
          "--num-workers", "0", "--device", "cpu", "--eval-every", "0", "--out", str(run)]) == 0
     trained, initial = load_weights(run / "weights.safetensors")["net_D"], init_weights(0)["net_D"]
     for name in ("0.batch_norm.gamma", "0.batch_norm.running_mean"):
         np.testing.assert_array_equal(trained[name], initial[name])
     assert not np.array_equal(trained["1.batch_norm.gamma"], initial["1.batch_norm.gamma"])
+
+
+def test_instance_noise_reaches_the_discriminator_in_training_only(doc_script):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    from dcgan.torch.nets import forward, net_D
+
+    study = doc_script("demo_study")
+    torch.manual_seed(0)
+    plain, noisy = net_D(), study.with_instance_noise(net_D())
+    noisy.load_state_dict(plain.state_dict())
+    X = torch.rand(4, 3, 64, 64) * 2 - 1
+    seen = []
+    noisy[0].register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    with torch.no_grad():
+        torch.testing.assert_close(forward(noisy, X, training=False),
+                                   forward(plain, X, training=False))
+        forward(noisy, X, training=True)
+    assert torch.equal(seen[0], X)
+    assert (seen[1] - X).std() == pytest.approx(study.INSTANCE_NOISE, rel=0.05)
+    assert set(study.DISCRIMINATOR_CHANGES) <= set(study.VARIANTS)
 
 
 def test_the_discriminator_is_read_as_the_variant_built_it(doc_script, tiny_image_folder,
@@ -173,7 +194,7 @@ def test_the_discriminator_is_read_as_the_variant_built_it(doc_script, tiny_imag
     save_weights(tmp_path / "weights.safetensors", init_weights(0))
     chapter = study.discriminator_outputs("paper, batch 64, BatchNorm 1/0", tmp_path, num=8,
                                           batch_size=4)
-    (variant,) = study.WITHOUT_FIRST_BATCH_NORM
+    variant = "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block"
     without = study.discriminator_outputs(variant, tmp_path, num=8, batch_size=4)
     assert list(chapter) == ["training", "held out", "samples"]
     assert all(math.isfinite(v) for v in [*chapter.values(), *without.values()])
