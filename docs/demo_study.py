@@ -7,8 +7,10 @@ variant below, each for the same number of images (``--epochs``; a finished run
 with fewer is extended with ``--resume``), with the
 quality measured after every epoch (``--eval-every 1``: 256 samples, 500 after
 the last). Prints the tables quoted in docs/demo-study.md and draws
-docs/images/demo-study-grids.png (each variant's last sample grid) and
-docs/images/demo-study-quality.png (its SWD and FD by step). A variant whose run
+docs/images/demo-study-grids.png (each variant's last sample grid),
+docs/images/demo-study-quality.png (its SWD and FD by step) and
+docs/images/demo-study-colour-matched.png (its final samples as drawn and with the real
+images' colour statistics). A variant whose run
 folder already holds weights is not trained again.
 
 The variants after the first four change what the package's options cannot, to
@@ -281,11 +283,13 @@ def last_row(variant: str, run: Path) -> str:
             f"({f['recall']:.2f}) | {q['classes_covered']}/{q['classes_present']} |")
 
 
-def colour_matched(variant: str, run: Path, num: int = 500) -> tuple[dict, dict, dict]:
-    """The final generator's samples measured as drawn, and again with each RGB channel's
-    mean and standard deviation over the samples set to the real images': how much of the
-    gap is global brightness and contrast, which the chapter's discriminator cannot see
-    (BatchNorm on its first block removes every channel's batch mean and scale)."""
+def colour_matched(variant: str, run: Path, num: int = 500
+                   ) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The final generator's ``num`` samples as drawn, the same samples with each RGB
+    channel's mean and standard deviation over the samples set to the real images', and
+    the variant's quality reference: how much of the gap is global brightness and contrast,
+    which the chapter's discriminator cannot see (BatchNorm on its first block removes every
+    channel's batch mean and scale), nor SWD (it normalises each channel's patches)."""
     from dcgan.backend import load
     from dcgan.datasets import default_data_root
     from dcgan.quality import QualityReference, draw_samples
@@ -296,8 +300,49 @@ def colour_matched(variant: str, run: Path, num: int = 500) -> tuple[dict, dict,
     real = reference.reference[:num]
     axes = (0, 1, 2)
     matched = (samples - samples.mean(axes)) / samples.std(axes) * real.std(axes) + real.mean(axes)
-    return (reference.measure(samples), reference.measure(np.clip(matched, -1, 1)),
-            reference.noise_floor(num))
+    return samples, np.clip(matched, -1, 1), reference
+
+
+def colour_matched_lines(variant: str, drawn: np.ndarray, matched: np.ndarray,
+                         reference: Any) -> list[str]:
+    """The metrics of the samples as drawn and colour-matched, beside the floor, and each
+    channel's mean and spread of the samples and of the real images."""
+    before, after = reference.measure(drawn), reference.measure(matched)
+    floor = reference.noise_floor(len(drawn))
+    real = reference.reference
+
+    def spread(images: np.ndarray) -> str:
+        axes = (0, 1, 2)
+        return f"mean {images.mean(axes).round(2)}, spread {images.std(axes).round(2)}"
+
+    return [f"  {variant}: " + "  ".join(
+                f"{k} {before[k]:.2f} -> {after[k]:.2f} (real {floor[k]:.2f})"
+                for k in ("swd_average", "fd", "precision", "recall", "classes_covered")),
+            f"    each channel: samples {spread(drawn)}; real {spread(real)}"]
+
+
+def draw_colour_matched(samples: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
+                        count: int = 14) -> None:
+    """Each variant's first ``count`` samples as drawn and, below, colour-matched."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dcgan.plotting import image_grid
+
+    fig, axes = plt.subplots(2 * len(samples), 1, figsize=(7, 2.2 * 2 * len(samples)),
+                             squeeze=False)
+    rows = ((variant, images, how) for variant, pair in samples.items()
+            for images, how in zip(pair, ("as drawn", "colour-matched")))
+    for ax, (variant, images, how) in zip(axes[:, 0], rows):
+        ax.imshow(image_grid(images[:count] / 2 + 0.5))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{variant}: {how}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def discriminator_outputs(variant: str, run: Path, num: int = 448,
@@ -397,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=Path("runs/demo-study"))
     parser.add_argument("--images", type=Path, default=HERE / "images")
     parser.add_argument("--figures", default="demo-study",
-                        help="the figures' names: FIGURES-grids.png, FIGURES-quality.png")
+                        help="the figures' names: FIGURES-grids.png, FIGURES-quality.png, "
+                             "FIGURES-colour-matched.png")
     args = parser.parse_args(argv)
     runs = {v: train(v, args.runs / folder_name(v), args.epochs) for v in args.variants}
     print("| variant | step | loss_D / loss_G | SWD ×10³ (real) | FD (real) | precision (real) "
@@ -411,11 +457,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['precision']:.2f}  {r['recall']:.2f}  {r['classes_covered']}")
     print("\nas drawn -> colour-matched (each channel's mean and spread set to the real "
           "images'), 500 samples: SWD, FD, precision, recall, classes")
-    for variant, run in runs.items():
-        drawn, matched, floor = colour_matched(variant, run)
-        print(f"  {variant}: " + "  ".join(
-            f"{k} {drawn[k]:.2f} -> {matched[k]:.2f} (real {floor[k]:.2f})"
-            for k in ("swd_average", "fd", "precision", "recall", "classes_covered")))
+    matched = {variant: colour_matched(variant, run) for variant, run in runs.items()}
+    for variant, (drawn, colours, reference) in matched.items():
+        print("\n".join(colour_matched_lines(variant, drawn, colours, reference)))
     print("\nthe final discriminator's mean logit (P(real) = sigmoid) on training sprites, "
           "held-out sprites and the final generator's samples")
     for variant, run in runs.items():
@@ -424,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     args.images.mkdir(parents=True, exist_ok=True)
     draw_grids(runs, args.images / f"{args.figures}-grids.png")
     draw_quality(runs, args.images / f"{args.figures}-quality.png")
+    draw_colour_matched({variant: (drawn, colours) for variant, (drawn, colours, _) in
+                         matched.items()}, args.images / f"{args.figures}-colour-matched.png")
     return 0
 
 
