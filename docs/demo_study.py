@@ -339,7 +339,7 @@ def draw_colour_matched(samples: dict[str, tuple[np.ndarray, np.ndarray]], path:
         ax.imshow(image_grid(images[:count] / 2 + 0.5))
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{variant}: {how}", fontsize=8)
+        ax.set_title(f"{how}: {variant}", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -401,7 +401,7 @@ def draw_grids(runs: dict[str, Path], path: Path) -> None:
         ax.imshow(Image.open(grid).convert("RGB"))
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{variant}, step {measured_epochs(run)[-1]['step']}", fontsize=9)
+        ax.set_title(f"{variant}, step {measured_epochs(run)[-1]['step']}", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -415,7 +415,8 @@ def draw_quality(runs: dict[str, Path], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (swd, fd) = plt.subplots(1, 2, figsize=(9, 3.2))
+    legend_height = 0.25 * len(runs)  # inches: one line per variant, below both plots
+    fig, (swd, fd) = plt.subplots(1, 2, figsize=(9, 3.2 + legend_height))
     for variant, run in runs.items():
         rows = measured_epochs(run)
         steps = [r["step"] for r in rows]
@@ -426,8 +427,8 @@ def draw_quality(runs: dict[str, Path], path: Path) -> None:
         fd.axhline(floor["fd"], color=line.get_color(), linestyle="--", linewidth=0.8)
     swd.set(xlabel="step", ylabel="SWD ×10³ (lower is better)")
     fd.set(xlabel="step", ylabel="FD (lower is better)", yscale="log")
-    swd.legend(fontsize=7)
-    fig.tight_layout()
+    fig.legend(*swd.get_legend_handles_labels(), loc="lower center", fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, (legend_height + 0.1) / fig.get_figheight(), 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
