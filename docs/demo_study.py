@@ -41,6 +41,11 @@ PYTORCH_RECIPE = ["--preset", "paper", "--batch-size", "64", "--bn-init", "one"]
 lr 0.0002, batch 64, BatchNorm scale 1): the fourth variant, whose data or discriminator
 every variant after it changes."""
 
+COMBINED = "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain"
+"""The variant with the three changes to the sprites' drawing together."""
+COMBINED_WITHOUT_FIRST_BATCH_NORM = f"{COMBINED}, no BatchNorm in D's first block"
+"""That variant with the discriminator's first block without BatchNorm."""
+
 VARIANTS: dict[str, list[str]] = {
     "chapter": [],
     "chapter, BatchNorm 1/0": ["--bn-init", "one"],
@@ -51,10 +56,8 @@ VARIANTS: dict[str, list[str]] = {
     "paper, batch 64, BatchNorm 1/0, sprites placed anywhere": PYTORCH_RECIPE,
     "paper, batch 64, BatchNorm 1/0, sprites with grain": PYTORCH_RECIPE,
     "paper, batch 64, BatchNorm 1/0, sprites without faces": PYTORCH_RECIPE,
-    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain":
-        PYTORCH_RECIPE,
-    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain, "
-    "no BatchNorm in D's first block": PYTORCH_RECIPE,
+    COMBINED: PYTORCH_RECIPE,
+    COMBINED_WITHOUT_FIRST_BATCH_NORM: PYTORCH_RECIPE,
     "paper, batch 64, BatchNorm 1/0, instance noise 0.1": PYTORCH_RECIPE,
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
@@ -156,10 +159,8 @@ DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {
     "paper, batch 64, BatchNorm 1/0, sprites placed anywhere": (placed_sprites,),
     "paper, batch 64, BatchNorm 1/0, sprites with grain": (grainy_sprites,),
     "paper, batch 64, BatchNorm 1/0, sprites without faces": (faceless,),
-    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain": (
-        faceless, placed_sprites, grainy_sprites),
-    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain, "
-    "no BatchNorm in D's first block": (faceless, placed_sprites, grainy_sprites),
+    COMBINED: (faceless, placed_sprites, grainy_sprites),
+    COMBINED_WITHOUT_FIRST_BATCH_NORM: (faceless, placed_sprites, grainy_sprites),
 }
 """The variants trained on changed sprites, and the changes, applied in this order
 (``change(folder, root)`` makes the changed copy of an image folder)."""
@@ -201,8 +202,7 @@ def with_instance_noise(net_D: Any, sigma: float = INSTANCE_NOISE) -> Any:
 DISCRIMINATOR_CHANGES: dict[str, Callable[[Any], Any]] = {
     "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block": without_first_batch_norm,
     "paper, batch 64, BatchNorm 1/0, instance noise 0.1": with_instance_noise,
-    "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhere, with grain, "
-    "no BatchNorm in D's first block": without_first_batch_norm,
+    COMBINED_WITHOUT_FIRST_BATCH_NORM: without_first_batch_norm,
 }
 """The variants whose PyTorch discriminator is changed, and the change (``change(net_D)``
 returns the changed net)."""
