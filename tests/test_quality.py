@@ -119,6 +119,40 @@ def test_the_reference_classifier_is_deterministic_and_accurate(data):
         np.testing.assert_array_equal(wa, wb)
 
 
+def test_a_ground_four_levels_off_white_is_nearer_than_another_image(data):
+    # Real images on pure white: the features where the ground is never vary, so they
+    # are standardised by the floor, not by their zero spread.
+    from PIL import Image, ImageDraw
+
+    _, folder = data
+    paths, labels = labelled_images(folder)
+    images = []
+    for path in paths[:200]:
+        image = Image.open(path).convert("RGB")
+        ImageDraw.floodfill(image, (0, 0), (255, 255, 255), thresh=0)
+        images.append(np.asarray(image, np.float32) / 127.5 - 1)
+    on_white = np.stack(images)
+    ground = (on_white == 1.0).all(axis=-1, keepdims=True)
+    classifier = train_classifier(on_white, np.array(labels[:200]),
+                                  ["bird", "blob", "bug", "ghost"])
+    shade_off = np.where(ground, 1 - 4 / 127.5, on_white).astype(np.float32)
+    features, shifted = classifier.features(on_white), classifier.features(shade_off)
+    moved = np.linalg.norm(shifted - features, axis=1)
+    between_images = np.linalg.norm(features[:100] - features[100:], axis=1)
+    assert np.median(moved) < np.median(between_images)
+
+
+def test_a_feature_the_real_images_never_vary_in_is_measured_in_the_floor():
+    from dcgan.quality.classifier import feature_spread
+
+    features = np.random.default_rng(0).normal(size=(500, 40)) * np.linspace(1, 2, 40)
+    features[:, 0] = 0.0
+    spread = feature_spread(features, floor=0.03)
+    median = np.median(features.std(axis=0) + 1e-6)
+    assert spread[0] == pytest.approx(0.03 * median)
+    np.testing.assert_array_equal(spread[1:], features[:, 1:].std(axis=0) + 1e-6)
+
+
 def test_the_classifier_is_cached_in_the_data_root(data, reference):
     root, folder = data
     cached = list((root / "reference-classifiers").glob("sprites-*.npz"))
