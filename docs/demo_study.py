@@ -45,6 +45,8 @@ COMBINED = "paper, batch 64, BatchNorm 1/0, sprites without faces, placed anywhe
 """The variant with the three changes to the sprites' drawing together."""
 COMBINED_WITHOUT_FIRST_BATCH_NORM = f"{COMBINED}, no BatchNorm in D's first block"
 """That variant with the discriminator's first block without BatchNorm."""
+FRAME_LIKE = "paper, batch 64, BatchNorm 1/0, frame-like sprites"
+"""PyTorch's recipe on the sprites drawn as the Pokemon frames look (:func:`frame_like`)."""
 
 VARIANTS: dict[str, list[str]] = {
     "chapter": [],
@@ -59,6 +61,8 @@ VARIANTS: dict[str, list[str]] = {
     COMBINED: PYTORCH_RECIPE,
     COMBINED_WITHOUT_FIRST_BATCH_NORM: PYTORCH_RECIPE,
     "paper, batch 64, BatchNorm 1/0, instance noise 0.1": PYTORCH_RECIPE,
+    FRAME_LIKE: PYTORCH_RECIPE,
+    "chapter, frame-like sprites": [],
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
@@ -154,6 +158,107 @@ def faceless(sprites: Path, root: Path) -> Path:
     return draw_sprites(root, count, size, seed, face=False)
 
 
+def _any_colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    r, g, b = rng.integers(0, 256, size=3)
+    return int(r), int(g), int(b)
+
+
+def _mixed(colour: tuple[int, ...], other: tuple[int, ...], t: float) -> tuple[int, ...]:
+    return tuple(round(a + (b - a) * t) for a, b in zip(colour, other))
+
+
+def draw_frame_like_sprite(rng: np.random.Generator, kind: str, size: int = 64) -> Any:
+    """One RGB sprite of body shape ``kind`` drawn as the Pokemon frames look: on white, at
+    its own size (0.55 to 1.05 of the sprites'), a body in any colour with a shaded lower
+    right, a highlight, a dark outline of its own hue, ears, wings, a belly in a second
+    colour, small eyes with a glint; drawn at twice the size and halved, so that its edges
+    are soft as the frames' resampled edges are. The body shapes are the sprites' own."""
+    from PIL import Image, ImageDraw
+
+    up = 2
+    n = size * up
+    unit = n / 64
+    s = unit * rng.uniform(0.55, 1.05)
+    image = Image.new("RGB", (n, n), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    body, part = _any_colour(rng), _any_colour(rng)
+    line = _mixed(body, (0, 0, 0), 0.75)
+    shade, light = _mixed(body, (0, 0, 0), 0.35), _mixed(body, (255, 255, 255), 0.45)
+    lw = max(1, round(1.5 * unit))
+    cx, cy = n / 2 + rng.uniform(-6, 6) * unit, n / 2 + rng.uniform(-4, 6) * unit
+    w, h = rng.uniform(13, 21) * s, rng.uniform(11, 19) * s
+    if kind == "bug":
+        for side in (-1, 1):
+            for k in range(3):
+                y = cy - h / 2 + (k + 1) * h / 4
+                draw.line([(cx, y), (cx + side * (w + 9 * s), y + (k - 1) * 6 * s)],
+                          fill=line, width=2 * lw)
+            draw.line([(cx + side * w * 0.3, cy - h * 0.8),
+                       (cx + side * w * 0.8, cy - h * 1.6)], fill=line, width=lw)
+    elif kind == "bird":
+        for side in (-1, 1):
+            draw.polygon([(cx, cy), (cx + side * (w + 11 * s), cy - h * 0.9),
+                          (cx + side * w * 0.6, cy + h * 0.35)], fill=part, outline=line,
+                         width=lw)
+    elif kind == "ghost":
+        for k in range(4):
+            x0 = cx - w + k * w / 2
+            draw.polygon([(x0, cy), (x0 + w / 2, cy), (x0 + w / 4, cy + h * 1.15)],
+                         fill=shade, outline=line, width=lw)
+        draw.rectangle([cx - w, cy - h * 0.2, cx + w, cy + h * 0.6], fill=shade)
+    x0, y0, x1, y1 = ([cx - w, cy - h * 1.2, cx + w, cy + h * 0.8] if kind == "ghost"
+                      else [cx - w, cy - h, cx + w, cy + h])
+    draw.ellipse([x0, y0, x1, y1], fill=shade, outline=line, width=lw)
+    inset = lw * 1.5
+    draw.ellipse([x0 + inset, y0 + inset, x1 - (x1 - x0) * 0.18, y1 - (y1 - y0) * 0.22],
+                 fill=body)
+    draw.ellipse([x0 + (x1 - x0) * 0.2, y0 + (y1 - y0) * 0.12, x0 + (x1 - x0) * 0.42,
+                  y0 + (y1 - y0) * 0.3], fill=light)
+    if rng.random() < 0.6:
+        draw.ellipse([cx - w * 0.45, cy + h * 0.05, cx + w * 0.45, cy + h * 0.75],
+                     fill=_mixed(part, (255, 255, 255), 0.5))
+    if kind == "blob":
+        for side in (-1, 1):
+            draw.polygon([(cx + side * w * 0.3, cy - h * 0.8),
+                          (cx + side * w * 0.95, cy - h * 1.6),
+                          (cx + side * w * 0.8, cy - h * 0.45)], fill=part, outline=line,
+                         width=lw)
+    elif kind == "bird":
+        draw.polygon([(cx - 3 * s, cy - h * 0.05), (cx + 3 * s, cy - h * 0.05),
+                      (cx, cy + h * 0.3)], fill=(240, 170, 30), outline=line, width=lw)
+    eye_y, eye_dx, eye_r = cy - h * 0.35, w * 0.38, rng.uniform(1.5, 3.5) * s
+    for side in (-1, 1):
+        ex = cx + side * eye_dx
+        draw.ellipse([ex - eye_r, eye_y - eye_r, ex + eye_r, eye_y + eye_r], fill=(20, 20, 20))
+        draw.ellipse([ex - eye_r * 0.2, eye_y - eye_r * 0.8, ex + eye_r * 0.4,
+                      eye_y - eye_r * 0.2], fill=(255, 255, 255))
+    return image.reduce(up)
+
+
+def frame_like(sprites: Path, root: Path) -> Path:
+    """The sprites of the folder ``sprites`` (as ``dcgan.datasets.sprites`` names it) drawn
+    again under ``root`` as the Pokemon frames look (:func:`draw_frame_like_sprite`): the
+    same count, classes and seed, each sprite seeded by its index. Made once."""
+    import re
+
+    from dcgan.datasets import SPRITE_CLASSES
+    from dcgan.datasets.staging import staged_folder
+
+    count, size, seed = map(int, re.fullmatch(r"sprites-v\d+-n(\d+)-s(\d+)-seed(\d+)",
+                                              sprites.name).groups())
+    folder = Path(root) / f"{sprites.name}-frame-like"
+    if folder.is_dir():
+        return folder
+    with staged_folder(folder) as staging:
+        for name in SPRITE_CLASSES[:count]:
+            (staging / name).mkdir()
+        for i in range(count):
+            kind = SPRITE_CLASSES[i % len(SPRITE_CLASSES)]
+            draw_frame_like_sprite(np.random.default_rng([seed, i]), kind, size).save(
+                staging / kind / f"{i:06d}.png")
+    return folder
+
+
 DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {
     "paper, batch 64, BatchNorm 1/0, white backgrounds": (white_sprites,),
     "paper, batch 64, BatchNorm 1/0, sprites placed anywhere": (placed_sprites,),
@@ -161,6 +266,8 @@ DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {
     "paper, batch 64, BatchNorm 1/0, sprites without faces": (faceless,),
     COMBINED: (faceless, placed_sprites, grainy_sprites),
     COMBINED_WITHOUT_FIRST_BATCH_NORM: (faceless, placed_sprites, grainy_sprites),
+    FRAME_LIKE: (frame_like,),
+    "chapter, frame-like sprites": (frame_like,),
 }
 """The variants trained on changed sprites, and the changes, applied in this order
 (``change(folder, root)`` makes the changed copy of an image folder)."""
@@ -321,28 +428,35 @@ def colour_matched_lines(variant: str, drawn: np.ndarray, matched: np.ndarray,
             f"    each channel: samples {spread(drawn)}; real {spread(real)}"]
 
 
-def draw_colour_matched(samples: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
-                        count: int = 14) -> None:
-    """Each variant's first ``count`` samples as drawn and, below, colour-matched."""
+def save_panel_column(panels: list[tuple[Any, str]], path: Path,
+                      panel_height: float = 2.1) -> None:
+    """Images one above the other, each with its title and no axes, saved to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dcgan.plotting import image_grid
-
-    fig, axes = plt.subplots(2 * len(samples), 1, figsize=(7, 2.2 * 2 * len(samples)),
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, panel_height * len(panels)),
                              squeeze=False)
-    rows = ((variant, images, how) for variant, pair in samples.items()
-            for images, how in zip(pair, ("as drawn", "colour-matched")))
-    for ax, (variant, images, how) in zip(axes[:, 0], rows):
-        ax.imshow(image_grid(images[:count] / 2 + 0.5))
+    for ax, (image, title) in zip(axes[:, 0], panels):
+        ax.imshow(image)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"{how}: {variant}", fontsize=7)
+        ax.set_title(title, fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def draw_colour_matched(samples: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
+                        count: int = 14) -> None:
+    """Each variant's first ``count`` samples as drawn and, below, colour-matched."""
+    from dcgan.plotting import image_grid
+
+    save_panel_column([(image_grid(images[:count] / 2 + 0.5), f"{how}: {variant}")
+                       for variant, pair in samples.items()
+                       for images, how in zip(pair, ("as drawn", "colour-matched"))],
+                      path, panel_height=2.2)
 
 
 def discriminator_outputs(variant: str, run: Path, num: int = 448,
@@ -389,22 +503,11 @@ def discriminator_outputs(variant: str, run: Path, num: int = 448,
 
 def draw_grids(runs: dict[str, Path], path: Path) -> None:
     """Each variant's last sample grid, one above the other, labelled."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from PIL import Image
 
-    fig, axes = plt.subplots(len(runs), 1, figsize=(7, 2.1 * len(runs)), squeeze=False)
-    for ax, (variant, run) in zip(axes[:, 0], runs.items()):
-        grid = sorted((run / "samples").glob("epoch_*.png"))[-1]
-        ax.imshow(Image.open(grid).convert("RGB"))
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"{variant}, step {measured_epochs(run)[-1]['step']}", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_panel_column([(Image.open(sorted((run / "samples").glob("epoch_*.png"))[-1])
+                        .convert("RGB"), f"{variant}, step {measured_epochs(run)[-1]['step']}")
+                       for variant, run in runs.items()], path)
 
 
 def draw_quality(runs: dict[str, Path], path: Path) -> None:
