@@ -47,6 +47,9 @@ COMBINED_WITHOUT_FIRST_BATCH_NORM = f"{COMBINED}, no BatchNorm in D's first bloc
 """That variant with the discriminator's first block without BatchNorm."""
 FRAME_LIKE = "paper, batch 64, BatchNorm 1/0, frame-like sprites"
 """PyTorch's recipe on the sprites drawn as the Pokemon frames look (:func:`frame_like`)."""
+FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM = f"{FRAME_LIKE}, no BatchNorm in D's first block"
+"""That variant with the discriminator's first block without BatchNorm, which otherwise
+hides each batch's brightness, and with it the ground's shade, from the discriminator."""
 
 VARIANTS: dict[str, list[str]] = {
     "chapter": [],
@@ -63,6 +66,7 @@ VARIANTS: dict[str, list[str]] = {
     "paper, batch 64, BatchNorm 1/0, instance noise 0.1": PYTORCH_RECIPE,
     FRAME_LIKE: PYTORCH_RECIPE,
     "chapter, frame-like sprites": [],
+    FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM: PYTORCH_RECIPE,
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
@@ -268,6 +272,7 @@ DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {
     COMBINED_WITHOUT_FIRST_BATCH_NORM: (faceless, placed_sprites, grainy_sprites),
     FRAME_LIKE: (frame_like,),
     "chapter, frame-like sprites": (frame_like,),
+    FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM: (frame_like,),
 }
 """The variants trained on changed sprites, and the changes, applied in this order
 (``change(folder, root)`` makes the changed copy of an image folder)."""
@@ -310,6 +315,7 @@ DISCRIMINATOR_CHANGES: dict[str, Callable[[Any], Any]] = {
     "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block": without_first_batch_norm,
     "paper, batch 64, BatchNorm 1/0, instance noise 0.1": with_instance_noise,
     COMBINED_WITHOUT_FIRST_BATCH_NORM: without_first_batch_norm,
+    FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM: without_first_batch_norm,
 }
 """The variants whose PyTorch discriminator is changed, and the change (``change(net_D)``
 returns the changed net)."""
