@@ -470,7 +470,10 @@ def discriminator_outputs(variant: str, run: Path, num: int = 448,
     """The final discriminator's mean logit on ``num`` of the training sprites, on as many
     held-out sprites (the next indices of the same drawing) and on as many samples of the
     final generator, both nets on batch statistics in batches of ``batch_size``, as in
-    training. Training sprites far above held-out ones would mean a memorised data set."""
+    training. Training sprites far above held-out ones would mean a memorised data set.
+    Also on the training sprites with their ground (the pixels of the top left corner's
+    colour) in the samples' mean corner colour: a logit as high as the training sprites'
+    would mean that the discriminator cannot see the ground's shade."""
     import torch
 
     from dcgan.backend import load
@@ -501,10 +504,19 @@ def discriminator_outputs(variant: str, run: Path, num: int = 448,
     with torch.no_grad():
         images["samples"] = torch.cat([backend.forward(net_G, z, training=True)
                                        for z in batches(Z)]).numpy().transpose(0, 2, 3, 1)
+        images["training, ground in the samples' shade"] = in_shade_of(images["training"],
+                                                                       images["samples"])
         return {name: float(torch.cat([
             backend.forward(net_D, torch.from_numpy(x.transpose(0, 3, 1, 2).copy()),
                             training=True).flatten() for x in batches(X)]).mean())
             for name, X in images.items()}
+
+
+def in_shade_of(images: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """NHWC ``images`` with each one's ground, the pixels of its top left corner's colour,
+    in the mean colour of the ``samples``' top left corners."""
+    ground = (images == images[:, :1, :1, :]).all(axis=-1, keepdims=True)
+    return np.where(ground, samples[:, :1, :1, :].mean(axis=0), images).astype(np.float32)
 
 
 def draw_grids(runs: dict[str, Path], path: Path) -> None:
@@ -571,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     for variant, (drawn, colours, reference) in matched.items():
         print("\n".join(colour_matched_lines(variant, drawn, colours, reference)))
     print("\nthe final discriminator's mean logit (P(real) = sigmoid) on training sprites, "
-          "held-out sprites and the final generator's samples")
+          "held-out sprites, the final generator's samples, and training sprites with "
+          "their ground in the samples' shade")
     for variant, run in runs.items():
         print(f"  {variant}: " + "  ".join(
             f"{name} {logit:.2f}" for name, logit in discriminator_outputs(variant, run).items()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 FLOOR = {"swd_average": 20.0, "fd": 30.0, "precision": 0.9, "recall": 0.85,
@@ -220,6 +221,19 @@ def test_the_discriminator_is_read_as_the_variant_built_it(doc_script, tiny_imag
                                           batch_size=4)
     variant = "paper, batch 64, BatchNorm 1/0, no BatchNorm in D's first block"
     without = study.discriminator_outputs(variant, tmp_path, num=8, batch_size=4)
-    assert list(chapter) == ["training", "held out", "samples"]
+    assert list(chapter) == ["training", "held out", "samples",
+                             "training, ground in the samples' shade"]
     assert all(math.isfinite(v) for v in [*chapter.values(), *without.values()])
     assert chapter != without
+
+
+def test_the_ground_in_the_samples_shade_changes_only_the_ground(doc_script):
+    study = doc_script("demo_study")
+    images = np.ones((2, 4, 4, 3), np.float32)
+    images[:, 1:3, 1:3] = -0.5  # the creature
+    samples = np.zeros((3, 4, 4, 3), np.float32)
+    samples[:, 0, 0] = [0.2, 0.4, 0.6]
+    shaded = study.in_shade_of(images, samples)
+    np.testing.assert_array_equal(shaded[:, 1:3, 1:3], images[:, 1:3, 1:3])
+    np.testing.assert_allclose(shaded[:, 0, 0], [[0.2, 0.4, 0.6]] * 2)
+    np.testing.assert_allclose(shaded[:, 3, 3], [[0.2, 0.4, 0.6]] * 2)
