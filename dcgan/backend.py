@@ -172,10 +172,11 @@ class Backend(Protocol):
         """Seed the framework's random generators (and numpy/random) for a repeatable run."""
 
     def start_workers(self, device: str = "auto", timeout_s: float = 300.0) -> Any:
-        """Join the workers that the framework's launcher started (``--distributed``), as a
-        ``dcgan.distributed.Workers``; a collective that waits longer than ``timeout_s``
-        raises ``dcgan.distributed.WorkersLost``. Not started by the launcher, or a backend
-        that does not train data-parallel: ValueError saying what to do."""
+        """Join the workers that the framework's launcher started, or take this process's
+        devices (``--distributed``), as a ``dcgan.distributed.Workers``; a collective that
+        waits longer than ``timeout_s`` raises ``dcgan.distributed.WorkersLost``. Not
+        started by a launcher it needs, or by one whose form it does not support yet:
+        ValueError saying what to do."""
 
     def resolve_device(self, choice: str = "auto") -> Any:
         """The device for ``--device auto|cpu|gpu``; asking for a missing GPU is an error."""

@@ -208,7 +208,7 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                                "torchrun started (torchrun --nproc-per-node N -m "
                                "dcgan.torch.train --distributed ...), TensorFlow as the "
                                "worker that TF_CONFIG names or over all the devices of "
-                               "--device, JAX over all the devices of --device; "
+                               "--device, JAX and MXNet over all the devices of --device; "
                                "--batch-size stays the global batch, each worker takes its "
                                "part, the first writes the run folder")
     parallel.add_argument("--worker-timeout", metavar="SECONDS", type=positive_float,

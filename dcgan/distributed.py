@@ -3,8 +3,9 @@
 ``--distributed`` runs the same ``train`` on W devices: in worker processes
 (``torchrun`` starts PyTorch's, one per device; TensorFlow's
 MultiWorkerMirroredStrategy joins the processes that ``TF_CONFIG`` describes), or
-in one process over its devices (TensorFlow's MirroredStrategy, and JAX: one
-compiled step over a mesh of devices; on the CPU, the devices that
+in one process over its devices (TensorFlow's MirroredStrategy; JAX: one
+compiled step over a mesh of devices; MXNet: each batch split over contexts, the
+gradients summed in a kvstore; on the CPU, the devices that
 :data:`CPU_DEVICES_ENV` asks for). The semantics are written here once, for
 every backend:
 
@@ -40,7 +41,7 @@ quality metrics, checkpoint), short enough that a lost worker is noticed."""
 
 CPU_DEVICES_ENV = "DCGAN_CPU_DEVICES"
 """How many devices a data-parallel run on the CPU splits it into, for the backends that
-train over one process's devices (JAX, TensorFlow); 1 when unset. PyTorch's workers are
+train over one process's devices (JAX, MXNet, TensorFlow); 1 when unset. PyTorch's workers are
 processes instead (``torchrun --nproc-per-node``)."""
 
 
@@ -145,14 +146,5 @@ def reporting_lost_workers(function: Callable, workers: Workers,
     return guarded
 
 
-DATA_PARALLEL_BACKENDS = ("torch", "tensorflow", "jax")
-"""The backends whose ``start_workers`` joins a launcher's workers; the others refuse
-``--distributed`` with :func:`not_data_parallel`."""
-
-
-def not_data_parallel(backend: str) -> ValueError:
-    """The refusal of a backend that does not train data-parallel (yet): what to use."""
-    return ValueError(f"--distributed: the {backend} backend trains on one device only so "
-                      f"far; data-parallel training runs with "
-                      f"{', '.join(f'dcgan.{b}.train' for b in DATA_PARALLEL_BACKENDS)} "
-                      f"(see the README's 'More than one device')")
+DATA_PARALLEL_BACKENDS = ("torch", "tensorflow", "jax", "mxnet")
+"""The backends whose ``start_workers`` trains data-parallel: all of them."""

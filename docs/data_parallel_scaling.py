@@ -5,7 +5,7 @@
 
 Runs ``python -m dcgan.<backend>.train --distributed`` for each backend that trains
 data-parallel (``dcgan.distributed.DATA_PARALLEL_BACKENDS``) and each W: PyTorch as W
-``torchrun`` workers, TensorFlow and JAX as one process over W devices (on the CPU, the
+``torchrun`` workers, TensorFlow, JAX and MXNet as one process over W devices (on the CPU, the
 W devices that ``DCGAN_CPU_DEVICES`` makes), and TensorFlow again as W processes that
 ``TF_CONFIG`` joins (``tensorflow-processes``, started by tests/tf_workers.py). Each run
 trains the sprites at the chapter's batch

@@ -2,6 +2,7 @@
 
     torchrun --nproc-per-node 2 tests/data_parallel_steps.py torch OUT --steps 10
     DCGAN_CPU_DEVICES=2 python tests/data_parallel_steps.py jax OUT --steps 10
+    DCGAN_CPU_DEVICES=2 python tests/data_parallel_steps.py mxnet OUT --steps 10
 
 Each worker starts from the seed-0 canonical weights, takes its part
 (``Workers.part``) of the same global batches and noise as the one-worker run

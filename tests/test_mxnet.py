@@ -58,3 +58,40 @@ def test_mxnet_updates_running_statistics_in_the_backward_pass_not_the_forward(m
     after_backward = mxb.to_canonical(net)["0.batch_norm.running_mean"]
     assert np.array_equal(before, after_forward)
     assert np.abs(after_backward - before).max() > 0
+
+
+def test_a_net_on_two_contexts_normalises_over_the_whole_batch_as_on_one(mxb):
+    """``forward_on_devices``, the data-parallel step's forward pass: the outputs, the
+    gradients summed over the contexts and the running statistics after the backward pass
+    are those of the whole batch on one context (Gluon's SyncBatchNorm hangs on CPU
+    contexts, so the backend's own global BatchNorm is what makes them so)."""
+    import mxnet as mx
+    from mxnet import autograd
+
+    from dcgan.mxnet.blocks import update_running_statistics
+    from dcgan.mxnet.nets import forward_on_devices
+
+    X = random_batch(mxb, (8, 3, 64, 64), seed=9).asnumpy()
+
+    def trained(devices):
+        net = mxb.net_D()
+        mxb.from_canonical(net, init_weights(0)["net_D"])
+        net.collect_params().reset_ctx(devices)
+        parts = [mxb.as_tensor(part, device) for part, device in
+                 zip(np.split(X, len(devices)), devices)]
+        pending = []
+        with autograd.record():
+            Y = forward_on_devices(net, parts, pending) if len(devices) > 1 else [net(parts[0])]
+            losses = [(y ** 2).sum() for y in Y]
+        autograd.backward(losses)
+        update_running_statistics(pending)
+        weight = net[1].conv2d.weight
+        return (np.concatenate([mxb.as_numpy(y) for y in Y]),
+                sum(mxb.as_numpy(g) for g in weight.list_grad()), mxb.to_canonical(net))
+
+    one, two = trained([mx.cpu(0)]), trained([mx.cpu(0), mx.cpu(1)])
+    np.testing.assert_allclose(two[0], one[0], atol=1e-5)
+    np.testing.assert_allclose(two[1], one[1], rtol=1e-4, atol=1e-6)
+    for name, array in one[2].items():
+        np.testing.assert_allclose(two[2][name], array, atol=1e-6, err_msg=name)
+    assert np.abs(two[2]["0.batch_norm.running_mean"]).max() > 0, "no statistics moved"

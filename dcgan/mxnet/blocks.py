@@ -10,7 +10,7 @@ backends' blocks.
 
 from __future__ import annotations
 
-from mxnet import init
+from mxnet import autograd, init, np
 from mxnet.gluon import nn
 
 from dcgan.config import BN_EPSILON, BN_MOMENTUM
@@ -27,6 +27,55 @@ def built(block: nn.HybridBlock) -> nn.HybridBlock:
 def batch_norm(channels: int) -> nn.BatchNorm:
     """BatchNorm with the shared constants (Gluon's defaults, written out)."""
     return nn.BatchNorm(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, in_channels=channels)
+
+
+RunningUpdates = list[tuple[nn.BatchNorm, np.ndarray, np.ndarray]]
+"""The running-statistics updates that :func:`global_batch_norm` calls owe, in the order of
+the calls: ``(batch_norm, mean, variance)``; :func:`update_running_statistics` applies them."""
+
+
+def global_batch_norm(batch_norm: nn.BatchNorm, parts: list[np.ndarray],
+                      pending: RunningUpdates) -> list[np.ndarray]:
+    """``batch_norm`` on the parts of one batch, each on its own device, as on the whole
+    batch: in training mode with the statistics of all the parts (each part's channel sums
+    copied to the first part's device and added there, copies that autograd
+    differentiates; two passes, mean then squared deviations, as Gluon's BatchNorm);
+    otherwise each part on the running statistics.
+
+    Gluon's BatchNorm updates its running statistics in the backward pass, so only a call
+    that autograd records updates them, last call first (docs/framework-differences.md,
+    §9): a recorded call appends its update to ``pending``, for
+    :func:`update_running_statistics` after the backward pass. Gluon's own
+    ``contrib.nn.SyncBatchNorm`` hangs on CPU contexts (docs/framework-differences.md,
+    §14), so the data-parallel step calls this between the layers of every device in turn
+    (:func:`dcgan.mxnet.nets.forward_on_devices`).
+    """
+    if not autograd.is_training():
+        return [batch_norm(X) for X in parts]
+    home = parts[0].ctx
+    count = sum(X.shape[0] * X.shape[2] * X.shape[3] for X in parts)
+
+    def on(array: np.ndarray, X: np.ndarray) -> np.ndarray:
+        return array.as_in_ctx(X.ctx).reshape(1, -1, 1, 1)
+
+    mean = sum(X.sum(axis=(0, 2, 3)).as_in_ctx(home) for X in parts) / count
+    var = sum(((X - on(mean, X)) ** 2).sum(axis=(0, 2, 3)).as_in_ctx(home)
+              for X in parts) / count
+    if autograd.is_recording():
+        pending.append((batch_norm, mean.detach(), var.detach()))
+    return [(X - on(mean, X)) / np.sqrt(on(var, X) + BN_EPSILON)
+            * on(batch_norm.gamma.data(X.ctx), X) + on(batch_norm.beta.data(X.ctx), X)
+            for X in parts]
+
+
+def update_running_statistics(pending: RunningUpdates) -> None:
+    """Apply and clear the updates :func:`global_batch_norm` owes, last first, as Gluon's
+    backward pass does: on every device, ``momentum`` times the old plus the rest times the
+    batch's (biased) statistic."""
+    while pending:
+        batch_norm, mean, var = pending.pop()
+        for running, batch in ((batch_norm.running_mean, mean), (batch_norm.running_var, var)):
+            running.set_data(running.data(batch.ctx) * BN_MOMENTUM + batch * (1 - BN_MOMENTUM))
 
 
 class G_block(nn.HybridBlock):

@@ -20,6 +20,7 @@ Where this differs from the chapter's MXNet tab:
 from __future__ import annotations
 
 import math
+import os
 import random
 import sys
 from contextlib import contextmanager, nullcontext
@@ -33,12 +34,20 @@ from mxnet import autograd, gluon, np
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, not_data_parallel
+from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, cpu_devices, eager_on_one_device
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.mxnet import LAYOUT, NAME
+from dcgan.mxnet.blocks import RunningUpdates, update_running_statistics
 from dcgan.mxnet.data import as_numpy, as_tensor
-from dcgan.mxnet.nets import forward, from_canonical, to_canonical, to_device, use_precision
+from dcgan.mxnet.nets import (
+    forward,
+    forward_on_devices,
+    from_canonical,
+    to_canonical,
+    to_device,
+    use_precision,
+)
 from dcgan.runs import RunFolder
 from dcgan.training import TrainHooks, train_chapter
 
@@ -88,9 +97,10 @@ def make_trainers(net_D: gluon.Block, net_G: gluon.Block, lr: float, beta1: floa
 
 
 def trainer_state(trainer: gluon.Trainer) -> dict[str, onp.ndarray]:
-    """Adam's state as arrays: ``<parameter index>.<mean|var|step>``."""
-    updater = trainer._updaters[0]  # one device: Gluon updates here, not in a kvstore
-    counts = trainer._optimizer._index_update_count
+    """Adam's state as arrays: ``<parameter index>.<mean|var|step>``: the first device's
+    (Gluon updates on each device, not in the kvstore, and every device's is the same)."""
+    updater = trainer._updaters[0]
+    counts = trainer._optimizer._all_index_update_counts.get(trainer._contexts[0].device_id, {})
     arrays = {}
     for index, (mean, var) in updater.states.items():
         arrays[f"{index}.mean"] = mean.asnumpy()
@@ -116,14 +126,16 @@ def load_trainer_state(trainer: gluon.Trainer, arrays: dict[str, onp.ndarray]) -
                              f"parameter {tuple(parameters[i].shape)}")
         else:
             states.setdefault(i, {})[name] = array
-    updater, optimizer = trainer._updaters[0], trainer._optimizer
-    device = parameters[0].list_ctx()[0]
-    updater.states = {i: (mx.nd.array(s["mean"], ctx=device), mx.nd.array(s["var"], ctx=device))
-                      for i, s in states.items()}
-    updater.states_synced = dict.fromkeys(updater.states, True)
-    # In place: the optimizer reselects this dict per device before each update.
-    optimizer._index_update_count.clear()
-    optimizer._index_update_count.update(counts)
+    optimizer = trainer._optimizer
+    for updater, device in zip(trainer._updaters, trainer._contexts):
+        updater.states = {i: (mx.nd.array(s["mean"], ctx=device),
+                              mx.nd.array(s["var"], ctx=device))
+                          for i, s in states.items()}
+        updater.states_synced = dict.fromkeys(updater.states, True)
+        # In place: the optimizer reselects each device's dict before its update.
+        device_counts = optimizer._all_index_update_counts.setdefault(device.device_id, {})
+        device_counts.clear()
+        device_counts.update(counts)
     optimizer.num_update = max(counts.values(), default=0)
 
 
@@ -201,6 +213,81 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
     return float(loss_G.sum()) if as_float else loss_G.sum()
 
 
+def _replicate(net: gluon.Block, trainer: gluon.Trainer, devices: list[mx.Context]) -> None:
+    """Put ``net``'s parameters on every one of ``devices`` and make ``trainer`` sum their
+    gradients in a kvstore and update each device's copy alike, keeping its state: the book's
+    multi-GPU training (``reset_ctx`` of a net already made, then the trainer over all the
+    contexts, as a new ``gluon.Trainer`` would set itself up)."""
+    state = trainer_state(trainer)
+    net.collect_params().reset_ctx(devices)
+    trainer._contexts = trainer._check_contexts()
+    trainer._updaters = [mx.optimizer.get_updater(trainer._optimizer) for _ in devices]
+    trainer._kvstore_params = {"kvstore": "device", "update_on_kvstore": False}
+    trainer._reset_kvstore()
+    load_trainer_state(trainer, state)
+
+
+def _summed(losses: list[np.ndarray]) -> np.ndarray:
+    """The devices' summed losses, added on the first device."""
+    return sum(loss.sum().as_in_ctx(losses[0].ctx) for loss in losses)
+
+
+def _update_D_on_devices(Xs: list[np.ndarray], Zs: list[np.ndarray], net_D: gluon.Block,
+                         net_G: gluon.Block, loss: gluon.loss.Loss,
+                         trainer_D: gluon.Trainer) -> np.ndarray:
+    """:func:`update_D` on a batch split over devices (one part of ``Xs`` and ``Zs`` on
+    each): every net runs on all the parts at once (``forward_on_devices``), each device's
+    loss goes back through its part, and the trainer's kvstore sums the gradients."""
+    pending: RunningUpdates = []
+    with autograd.record():
+        real_Y = forward_on_devices(net_D, Xs, pending)
+        with autograd.pause(train_mode=True):
+            fake_X = forward_on_devices(net_G, Zs, pending)
+        fake_Y = forward_on_devices(net_D, [X.detach() for X in fake_X], pending)
+        losses = [(loss(real, np.ones((real.shape[0],), ctx=real.ctx))
+                   + loss(fake, np.zeros((fake.shape[0],), ctx=fake.ctx))) / 2
+                  for real, fake in zip(real_Y, fake_Y)]
+    autograd.backward(losses)
+    update_running_statistics(pending)
+    trainer_D.step(1)
+    return _summed(losses)
+
+
+def _update_G_on_devices(Zs: list[np.ndarray], net_D: gluon.Block, net_G: gluon.Block,
+                         loss: gluon.loss.Loss, trainer_G: gluon.Trainer) -> np.ndarray:
+    """:func:`update_G` on noise split over devices, as :func:`_update_D_on_devices`."""
+    pending: RunningUpdates = []
+    with _held_constant(net_D):
+        with autograd.record():
+            fake_Y = forward_on_devices(net_D, forward_on_devices(net_G, Zs, pending),
+                                        pending)
+            losses = [loss(fake, np.ones((fake.shape[0],), ctx=fake.ctx)) for fake in fake_Y]
+        autograd.backward(losses)
+    update_running_statistics(pending)
+    trainer_G.step(1)
+    return _summed(losses)
+
+
+def _step_on_devices(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
+                     trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, count: int
+                     ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Both updates, data-parallel over ``count`` devices of the nets' kind: each batch and
+    its noise split evenly over them (``split_and_load``), the nets and trainers replicated
+    (:func:`_replicate`); imperative, since the nets run layer by layer on all devices."""
+    kind = next(iter(net_D.collect_params().values())).list_ctx()[0].device_type
+    devices = [mx.Context(kind, i) for i in range(count)]
+    for net, trainer in ((net_D, trainer_D), (net_G, trainer_G)):
+        _replicate(net, trainer, devices)
+
+    def step(X: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Xs = gluon.utils.split_and_load(X, devices, even_split=True)
+        Zs = gluon.utils.split_and_load(Z, devices, even_split=True)
+        return (_update_D_on_devices(Xs, Zs, net_D, net_G, loss, trainer_D),
+                _update_G_on_devices(Zs, net_D, net_G, loss, trainer_G))
+
+    return step
+
+
 def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
               trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, latent_dim: int,
               eager: bool = False, compile: bool = False, workers: Workers | None = None
@@ -214,9 +301,15 @@ def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
     engine may still be computing, until ``float()`` reads them). ``compile``
     changes nothing: the static graph is already MXNet's answer to launch
     overhead (it has no further compiler).
+
+    With ``workers`` on several devices (:func:`start_workers`) the step is data-parallel,
+    the way of the book's multi-GPU chapter: see :func:`_step_on_devices`.
     """
-    if workers is not None and workers.size > 1:
-        raise not_data_parallel(NAME)
+    devices = workers.devices if workers is not None else 1
+    if devices > 1:
+        if eager:
+            raise eager_on_one_device()
+        return _step_on_devices(net_D, net_G, loss, trainer_D, trainer_G, devices)
     if not eager:
         for net in (net_D, net_G):
             net.hybridize(static_alloc=True, static_shape=True)
@@ -278,9 +371,17 @@ def save_weights(net_D: gluon.Block, net_G: gluon.Block, folder: str | Path) -> 
 
 
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
-    """Join a launcher's workers for data-parallel training: not in this backend yet, which
-    says so (``dcgan.distributed.not_data_parallel``)."""
-    raise not_data_parallel(NAME)
+    """Data-parallel training over all the devices of the kind ``device`` names, in this one
+    process (:func:`make_step` splits each batch over them): every GPU, or the CPU contexts
+    that ``DCGAN_CPU_DEVICES`` asks for (one otherwise). ``timeout_s`` does not apply: no
+    other process is waited for. Processes on several machines (the ``dist_sync``
+    kvstore, started by MXNet's ``launch.py``) are not supported: refused."""
+    if os.environ.get("DMLC_ROLE"):
+        raise ValueError("--distributed: MXNet across processes or machines (the dist_sync "
+                         "kvstore) is not supported; train in one process over its devices")
+    kind = resolve_device(device)
+    devices = mx.context.num_gpus() if kind.device_type == "gpu" else cpu_devices()
+    return Workers(0, 1, timeout_s, devices=devices)
 
 
 def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epochs: int,
