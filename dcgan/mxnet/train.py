@@ -375,7 +375,9 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
     process (:func:`make_step` splits each batch over them): every GPU, or the CPU contexts
     that ``DCGAN_CPU_DEVICES`` asks for (one otherwise). ``timeout_s`` does not apply: no
     other process is waited for. Processes on several machines (the ``dist_sync``
-    kvstore, started by MXNet's ``launch.py``) are not supported: refused."""
+    kvstore, started by MXNet's ``launch.py``) are refused. They sum gradients, but a
+    worker whose peer dies waits for ever, and the global BatchNorm cannot
+    differentiate through the kvstore (docs/mxnet_dist_sync_probe.py, README)."""
     if os.environ.get("DMLC_ROLE"):
         raise ValueError("--distributed: MXNet across processes or machines (the dist_sync "
                          "kvstore) is not supported; train in one process over its devices")
