@@ -20,30 +20,35 @@ does not judge them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import socket
 import subprocess
 import sys
 import time
-import warnings
 
 KEY = 3
 """The kvstore key that the workers push to and pull from."""
 
 
+def import_mxnet():
+    """MXNet, imported through the package (which restores the ``numpy.bool`` that MXNet
+    1.9.1 needs). With ``DMLC_ROLE`` set to scheduler or server, the import itself runs that
+    role and exits."""
+    import dcgan.mxnet  # noqa: F401
+
+    return importlib.import_module("mxnet")
+
+
 def worker(die_after_first: bool) -> None:
     """One worker: push rank + 1 and pull the sum, then, unless it dies, do it again."""
-    warnings.filterwarnings("ignore")
-    import numpy
-    numpy.bool = numpy.bool_  # MXNet 1.9.1 still names numpy.bool, which numpy 1.24 removed
-    import mxnet as mx
-
+    mx = import_mxnet()
     kv = mx.kv.create("dist_sync")
     kv.init(KEY, mx.nd.zeros((4,)))
     out = mx.nd.zeros((4,))
     kv.push(KEY, mx.nd.ones((4,)) * (kv.rank + 1))
     kv.pull(KEY, out=out)
-    print(f"first {out.asnumpy()[0]:g}", flush=True)
+    print(f"rank {kv.rank}, first {out.asnumpy()[0]:g}", flush=True)
     if die_after_first and kv.rank == 1:
         os._exit(1)
     kv.push(KEY, mx.nd.ones((4,)))
@@ -91,8 +96,7 @@ def describe(results: list[tuple[int | None, str]], limit_s: float) -> str:
     def outcome(code: int | None) -> str:
         return f"still waiting after {limit_s:g}s" if code is None else f"exit {code}"
 
-    return "; ".join(f"worker {i}: {outcome(code)} ({output or 'no output'})"
-                     for i, (code, output) in enumerate(results))
+    return "; ".join(f"{output or 'no output'}: {outcome(code)}" for code, output in results)
 
 
 def main() -> int:
@@ -106,21 +110,13 @@ def main() -> int:
         if os.environ["DMLC_ROLE"] == "worker":
             worker(args.die_after_first)
         else:
-            worker_free_role()
+            import_mxnet()
         return 0
     print("1. two workers push 1 and 2 to one key, twice:",
           describe(run_group(False, args.limit), args.limit))
-    print("2. worker 1 dies after the first exchange:",
+    print("2. the worker of rank 1 dies after the first exchange:",
           describe(run_group(True, args.limit), args.limit))
     return 0
-
-
-def worker_free_role() -> None:
-    """The scheduler or the server: ps-lite runs it inside ``mx.kv.create``'s import."""
-    warnings.filterwarnings("ignore")
-    import numpy
-    numpy.bool = numpy.bool_
-    import mxnet  # noqa: F401  (importing MXNet with DMLC_ROLE set runs the role and exits)
 
 
 if __name__ == "__main__":
