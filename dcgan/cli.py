@@ -127,7 +127,8 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", choices=sorted(DATASETS), default=d.dataset,
                       help="the chapter's Pokemon images (downloaded once), synthetic sprites "
-                           "(offline) or the exercise's Fashion-MNIST (downloaded once)")
+                           "(offline; frame-like-sprites: drawn as the Pokemon frames look) "
+                           "or the exercise's Fashion-MNIST (downloaded once)")
     data.add_argument("--data-dir", default=None, metavar="PATH",
                       help="train on your own image folder (one sub-folder per class) instead")
     data.add_argument("--data-root", default=None, metavar="PATH",
@@ -137,7 +138,7 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                       help="train on these class sub-folders only (e.g. --classes Sneaker "
                            "for fashion-mnist)")
     data.add_argument("--num-images", metavar="N", type=positive_int, default=d.num_images,
-                      help="number of images of the sprites dataset")
+                      help="number of images of the sprites datasets")
     data.add_argument("--num-workers", metavar="N", type=non_negative_int, default=d.num_workers,
                       help="input pipeline worker processes or threads (0: none)")
     data.add_argument("--input", choices=INPUTS, default=d.input,
@@ -460,7 +461,7 @@ def add_run_data_options(group: Any, what: str) -> None:
                        help="dataset and reference-classifier cache (default: the run's, "
                             "else as for training)")
     group.add_argument("--num-images", metavar="N", type=positive_int, default=None,
-                       help="size of the sprites dataset (default: the run's)")
+                       help="size of the sprites datasets (default: the run's)")
 
 
 def weights_file(path: str | Path, option: str = "--weights") -> Path:

@@ -162,105 +162,17 @@ def faceless(sprites: Path, root: Path) -> Path:
     return draw_sprites(root, count, size, seed, face=False)
 
 
-def _any_colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    r, g, b = rng.integers(0, 256, size=3)
-    return int(r), int(g), int(b)
-
-
-def _mixed(colour: tuple[int, ...], other: tuple[int, ...], t: float) -> tuple[int, ...]:
-    return tuple(round(a + (b - a) * t) for a, b in zip(colour, other))
-
-
-def draw_frame_like_sprite(rng: np.random.Generator, kind: str, size: int = 64) -> Any:
-    """One RGB sprite of body shape ``kind`` drawn as the Pokemon frames look: on white, at
-    its own size (0.55 to 1.05 of the sprites'), a body in any colour with a shaded lower
-    right, a highlight, a dark outline of its own hue, ears, wings, a belly in a second
-    colour, small eyes with a glint; drawn at twice the size and halved, so that its edges
-    are soft as the frames' resampled edges are. The body shapes are the sprites' own."""
-    from PIL import Image, ImageDraw
-
-    up = 2
-    n = size * up
-    unit = n / 64
-    s = unit * rng.uniform(0.55, 1.05)
-    image = Image.new("RGB", (n, n), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    body, part = _any_colour(rng), _any_colour(rng)
-    line = _mixed(body, (0, 0, 0), 0.75)
-    shade, light = _mixed(body, (0, 0, 0), 0.35), _mixed(body, (255, 255, 255), 0.45)
-    lw = max(1, round(1.5 * unit))
-    cx, cy = n / 2 + rng.uniform(-6, 6) * unit, n / 2 + rng.uniform(-4, 6) * unit
-    w, h = rng.uniform(13, 21) * s, rng.uniform(11, 19) * s
-    if kind == "bug":
-        for side in (-1, 1):
-            for k in range(3):
-                y = cy - h / 2 + (k + 1) * h / 4
-                draw.line([(cx, y), (cx + side * (w + 9 * s), y + (k - 1) * 6 * s)],
-                          fill=line, width=2 * lw)
-            draw.line([(cx + side * w * 0.3, cy - h * 0.8),
-                       (cx + side * w * 0.8, cy - h * 1.6)], fill=line, width=lw)
-    elif kind == "bird":
-        for side in (-1, 1):
-            draw.polygon([(cx, cy), (cx + side * (w + 11 * s), cy - h * 0.9),
-                          (cx + side * w * 0.6, cy + h * 0.35)], fill=part, outline=line,
-                         width=lw)
-    elif kind == "ghost":
-        for k in range(4):
-            x0 = cx - w + k * w / 2
-            draw.polygon([(x0, cy), (x0 + w / 2, cy), (x0 + w / 4, cy + h * 1.15)],
-                         fill=shade, outline=line, width=lw)
-        draw.rectangle([cx - w, cy - h * 0.2, cx + w, cy + h * 0.6], fill=shade)
-    x0, y0, x1, y1 = ([cx - w, cy - h * 1.2, cx + w, cy + h * 0.8] if kind == "ghost"
-                      else [cx - w, cy - h, cx + w, cy + h])
-    draw.ellipse([x0, y0, x1, y1], fill=shade, outline=line, width=lw)
-    inset = lw * 1.5
-    draw.ellipse([x0 + inset, y0 + inset, x1 - (x1 - x0) * 0.18, y1 - (y1 - y0) * 0.22],
-                 fill=body)
-    draw.ellipse([x0 + (x1 - x0) * 0.2, y0 + (y1 - y0) * 0.12, x0 + (x1 - x0) * 0.42,
-                  y0 + (y1 - y0) * 0.3], fill=light)
-    if rng.random() < 0.6:
-        draw.ellipse([cx - w * 0.45, cy + h * 0.05, cx + w * 0.45, cy + h * 0.75],
-                     fill=_mixed(part, (255, 255, 255), 0.5))
-    if kind == "blob":
-        for side in (-1, 1):
-            draw.polygon([(cx + side * w * 0.3, cy - h * 0.8),
-                          (cx + side * w * 0.95, cy - h * 1.6),
-                          (cx + side * w * 0.8, cy - h * 0.45)], fill=part, outline=line,
-                         width=lw)
-    elif kind == "bird":
-        draw.polygon([(cx - 3 * s, cy - h * 0.05), (cx + 3 * s, cy - h * 0.05),
-                      (cx, cy + h * 0.3)], fill=(240, 170, 30), outline=line, width=lw)
-    eye_y, eye_dx, eye_r = cy - h * 0.35, w * 0.38, rng.uniform(1.5, 3.5) * s
-    for side in (-1, 1):
-        ex = cx + side * eye_dx
-        draw.ellipse([ex - eye_r, eye_y - eye_r, ex + eye_r, eye_y + eye_r], fill=(20, 20, 20))
-        draw.ellipse([ex - eye_r * 0.2, eye_y - eye_r * 0.8, ex + eye_r * 0.4,
-                      eye_y - eye_r * 0.2], fill=(255, 255, 255))
-    return image.reduce(up)
-
-
 def frame_like(sprites: Path, root: Path) -> Path:
     """The sprites of the folder ``sprites`` (as ``dcgan.datasets.sprites`` names it) drawn
-    again under ``root`` as the Pokemon frames look (:func:`draw_frame_like_sprite`): the
-    same count, classes and seed, each sprite seeded by its index. Made once."""
+    as the Pokemon frames look: the package's ``frame-like-sprites`` of the same count, size
+    and seed, made once under ``root``."""
     import re
 
-    from dcgan.datasets import SPRITE_CLASSES
-    from dcgan.datasets.staging import staged_folder
+    from dcgan.datasets import frame_like_sprites
 
     count, size, seed = map(int, re.fullmatch(r"sprites-v\d+-n(\d+)-s(\d+)-seed(\d+)",
                                               sprites.name).groups())
-    folder = Path(root) / f"{sprites.name}-frame-like"
-    if folder.is_dir():
-        return folder
-    with staged_folder(folder) as staging:
-        for name in SPRITE_CLASSES[:count]:
-            (staging / name).mkdir()
-        for i in range(count):
-            kind = SPRITE_CLASSES[i % len(SPRITE_CLASSES)]
-            draw_frame_like_sprite(np.random.default_rng([seed, i]), kind, size).save(
-                staging / kind / f"{i:06d}.png")
-    return folder
+    return frame_like_sprites(root, count, size, seed)
 
 
 DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {

@@ -13,9 +13,10 @@
 #
 # (the sprites and their reference classifier are made on first use). Three parts:
 #
-# 1. at once, sharing the GPU: the chapter's settings on the sprites (20 epochs, three
-#    PyTorch seeds and one JAX seed: issue 17's second target); the chapter's and the
-#    paper's settings for 3,200 steps on the sprites (the chapter's length); the chapter's
+# 1. at once, sharing the GPU: the chapter's settings on the sprites and on the frame-like
+#    sprites (20 epochs, three PyTorch seeds and one JAX seed each: issue 17's second
+#    target); the chapter's and the paper's settings for 3,200 steps on the sprites (the
+#    chapter's length), and the chapter's on the frame-like sprites; the chapter's
 #    settings for 50 epochs (3,200 steps) of the Pokemon frames, PyTorch and JAX (what
 #    `docs/pokemon_study.py ... --num-images 16384 --epochs 50` runs one after the other);
 #    and a sweep of
@@ -56,13 +57,17 @@ except Exception as err:  # noqa: BLE001 (a missing JAX is a line, not a stop)
 EOF
 
 started=$(date +%s)
-for seed in 0 1 2; do
-    train "chapter-sprites-torch-seed$seed" torch --dataset sprites --seed "$seed" &
+for dataset in sprites frame-like-sprites; do
+    for seed in 0 1 2; do
+        train "chapter-$dataset-torch-seed$seed" torch --dataset "$dataset" --seed "$seed" &
+    done
+    train "chapter-$dataset-jax-seed0" jax --dataset "$dataset" &
 done
-train chapter-sprites-jax-seed0 jax --dataset sprites &
 train chapter-sprites-torch-3200-steps torch --dataset sprites --epochs 400 --eval-every 25 &
 train paper-sprites-torch-3200-steps torch --dataset sprites --preset paper --epochs 200 \
     --eval-every 25 &
+train chapter-frame-like-sprites-torch-3200-steps torch --dataset frame-like-sprites \
+    --epochs 400 --eval-every 25 &
 for backend in torch jax; do
     train "chapter-pokemon-front-$backend" "$backend" --data-dir "$frames" --epochs 50 &
 done

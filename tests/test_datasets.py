@@ -20,6 +20,7 @@ from dcgan.datasets import (
     download,
     extract_zip,
     fetch_archive,
+    frame_like_sprites,
     image_folder,
     list_images,
     sprites,
@@ -160,6 +161,62 @@ def test_a_sprite_without_its_face_is_the_same_creature_without_eyes_and_mouth(t
         assert 0.01 < changed.mean() < 0.2, "only the face is left out"
         assert (before[changed] == 255).all(axis=-1).any(), "the white of the eyes went"
         assert not (after[changed] == 255).all(axis=-1).any(), "and nothing white came"
+
+
+def _creatures(folder):
+    """Each image of ``folder`` as pixels, and the mask of where it differs from its ground
+    (its top-left pixel)."""
+    images = [np.asarray(Image.open(path)).astype(np.int64) for path in list_images(folder)]
+    return [(image, np.abs(image - image[0, 0]).sum(axis=-1) > 30) for image in images]
+
+
+def test_frame_like_sprites_are_the_sprites_body_shapes_on_white(tmp_path):
+    plain = list_images(sprites(tmp_path, count=8))
+    framed = list_images(frame_like_sprites(tmp_path, count=8))
+    assert [p.relative_to(p.parent.parent) for p in framed] == \
+        [p.relative_to(p.parent.parent) for p in plain]
+    again = list_images(frame_like_sprites(tmp_path / "again", count=8))
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in framed]
+    for image, creature in _creatures(framed[0].parent.parent):
+        assert image.shape == (64, 64, 3)
+        border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+        assert (border == 255).all(axis=1).mean() > 0.9, "on white, as the Pokemon frames"
+        assert 0.03 < creature.mean() < 0.6
+
+
+def test_frame_like_sprites_vary_more_in_size_and_are_shaded_where_the_sprites_are_flat(
+        tmp_path):
+    plain = _creatures(sprites(tmp_path, count=64))
+    framed = _creatures(frame_like_sprites(tmp_path, count=64))
+
+    def size_range(creatures):
+        areas = [mask.mean() for _, mask in creatures]
+        return max(areas) / min(areas)
+
+    def colours_in_a_creature(creatures):
+        return np.median([len(np.unique(image[mask], axis=0)) for image, mask in creatures])
+
+    assert size_range(plain) < 3 < 4 < size_range(framed)
+    assert colours_in_a_creature(plain) < 10 < 20 < colours_in_a_creature(framed)
+    grounds = np.array([image[0, 0] for image, _ in framed])
+    assert (grounds == 255).all(), "one white ground"
+    assert np.array([image[0, 0] for image, _ in plain]).std(axis=0).min() > 10, \
+        "where each sprite has a light ground of its own"
+    body_colours = np.array([image[mask].mean(axis=0) for image, mask in framed])
+    assert body_colours.std(axis=0).min() > 25, "bodies in any colour"
+
+
+def test_the_frame_like_sprites_are_a_dataset_of_their_own(tmp_path):
+    folder = image_folder("frame-like-sprites", data_root=tmp_path, num_images=4)
+    assert folder.name == "frame-like-sprites-v1-n4-s64-seed0"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(SPRITE_CLASSES)
+
+
+def test_no_sprites_at_all_is_a_clear_error(tmp_path):
+    for make in (sprites, frame_like_sprites):
+        with pytest.raises(DatasetError, match="at least one image.*--num-images"):
+            make(tmp_path, count=0)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_few_sprites_make_no_empty_class_folder(tmp_path):

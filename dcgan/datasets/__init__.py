@@ -10,9 +10,11 @@ subject:
 ``download``     the data root, and downloading a file once against its digest
 ``archives``     ``pokemon``: the chapter's zip, verified by SHA-1 and
                  extracted safely into the data root
-``sprites``      ``sprites``: small creatures drawn procedurally, offline and
-                 deterministic. It is **synthetic**: it exists so that the
-                 command line, the notebooks and the tests run without a network
+``sprites``      ``sprites`` and ``frame-like-sprites``: small creatures drawn
+                 procedurally, offline and deterministic, the second as the
+                 real Pokemon frames look. They are **synthetic**: they exist
+                 so that the command line, the notebooks and the tests run
+                 without a network
 ``idx``          ``fashion-mnist``: the chapter's second exercise; the IDX files
                  verified by their published MD5 and converted into one folder
                  per category
@@ -56,11 +58,20 @@ from dcgan.datasets.idx import (
     write_image_folder,
 )
 from dcgan.datasets.images import IMAGE_SIZE, decode_images, read_image, to_rgb
-from dcgan.datasets.sprites import SPRITE_CLASSES, SPRITES_VERSION, draw_sprite, sprites
+from dcgan.datasets.sprites import (
+    FRAME_LIKE_SPRITES_VERSION,
+    SPRITE_CLASSES,
+    SPRITES_VERSION,
+    draw_frame_like_sprite,
+    draw_sprite,
+    frame_like_sprites,
+    sprites,
+)
 
 DATASETS: dict[str, Callable[[Path, int], Path]] = {
     "pokemon": lambda root, count: fetch_archive(POKEMON, root),
     "sprites": lambda root, count: sprites(root, count),
+    "frame-like-sprites": lambda root, count: frame_like_sprites(root, count),
     "fashion-mnist": lambda root, count: fetch_idx_dataset(FASHION_MNIST, root),
 }
 """Dataset name -> function(data_root, num_images) returning its image folder."""
@@ -85,10 +96,12 @@ def image_folder(dataset: str = "pokemon", data_dir: str | os.PathLike | None = 
 
 
 __all__ = [
-    "DATASETS", "DATA_ROOT_ENV", "DatasetError", "FASHION_MNIST", "IMAGE_SIZE", "IMAGE_SUFFIXES",
+    "DATASETS", "DATA_ROOT_ENV", "DatasetError", "FASHION_MNIST", "FRAME_LIKE_SPRITES_VERSION",
+    "IMAGE_SIZE", "IMAGE_SUFFIXES",
     "IdxDataset", "OFFLINE_HINT", "POKEMON", "RemoteArchive", "SPRITES_VERSION",
     "SPRITE_CLASSES", "class_names", "decode_images", "default_data_root", "digest_of",
-    "download", "draw_sprite", "extract_zip", "fetch_archive", "fetch_idx_dataset",
+    "download", "draw_frame_like_sprite", "draw_sprite", "extract_zip", "fetch_archive",
+    "fetch_idx_dataset", "frame_like_sprites",
     "image_folder", "labelled_images", "list_images", "read_idx", "read_image",
     "select_classes", "sprites", "to_rgb", "write_image_folder",
 ]
