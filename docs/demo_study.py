@@ -51,6 +51,11 @@ FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM = f"{FRAME_LIKE}, no BatchNorm in D's first 
 """That variant with the discriminator's first block without BatchNorm, which otherwise
 hides each batch's brightness, and with it the ground's shade, from the discriminator."""
 
+FRAME_LIKE_BUDGET = ((16, "0.0002"), (32, "0.0002"), (32, "0.0005"), (64, "0.001"))
+"""Smaller batches (more steps for the same images) and larger learning rates than
+PyTorch's recipe, on the frame-like sprites at the demo's budget: whether any of them
+reaches varied samples in the steps that six minutes of two cores allow."""
+
 VARIANTS: dict[str, list[str]] = {
     "chapter": [],
     "chapter, BatchNorm 1/0": ["--bn-init", "one"],
@@ -67,6 +72,9 @@ VARIANTS: dict[str, list[str]] = {
     FRAME_LIKE: PYTORCH_RECIPE,
     "chapter, frame-like sprites": [],
     FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM: PYTORCH_RECIPE,
+    **{f"paper, batch {batch}, lr {lr}, BatchNorm 1/0, frame-like sprites":
+       ["--preset", "paper", "--batch-size", str(batch), "--lr", lr, "--bn-init", "one"]
+       for batch, lr in FRAME_LIKE_BUDGET},
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
@@ -185,6 +193,8 @@ DATA_CHANGES: dict[str, tuple[Callable[[Path, Path], Path], ...]] = {
     FRAME_LIKE: (frame_like,),
     "chapter, frame-like sprites": (frame_like,),
     FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM: (frame_like,),
+    **{f"paper, batch {batch}, lr {lr}, BatchNorm 1/0, frame-like sprites": (frame_like,)
+       for batch, lr in FRAME_LIKE_BUDGET},
 }
 """The variants trained on changed sprites, and the changes, applied in this order
 (``change(folder, root)`` makes the changed copy of an image folder)."""
@@ -247,24 +257,26 @@ def train_with_changed_discriminator(variant: str, argv: Sequence[str]) -> int:
         nets.net_D = chapter_net_D
 
 
-def folder_name(variant: str) -> str:
-    """The run folder's name of a variant: ``paper, BatchNorm 1/0`` -> ``paper-batchnorm-1-0``."""
-    return "-".join("".join(c if c.isalnum() else " " for c in variant.lower()).split())
+def folder_name(variant: str, backend: str = "torch", seed: int = 0) -> str:
+    """The run folder's name of a variant: ``paper, BatchNorm 1/0`` -> ``paper-batchnorm-1-0``,
+    with ``-<backend>-seed<seed>`` after it for another backend or seed than PyTorch's 0."""
+    name = "-".join("".join(c if c.isalnum() else " " for c in variant.lower()).split())
+    return name if (backend, seed) == ("torch", 0) else f"{name}-{backend}-seed{seed}"
 
 
-def train(variant: str, out: Path, epochs: int) -> Path:
-    """``python -m dcgan.torch.train`` for ``variant`` up to ``epochs``: a new run, or the
-    run in ``out`` resumed (and extended) from its checkpoint."""
+def train(variant: str, out: Path, epochs: int, backend: str = "torch", seed: int = 0) -> Path:
+    """``python -m dcgan.<backend>.train`` for ``variant`` up to ``epochs`` from ``seed``: a
+    new run, or the run in ``out`` resumed (and extended) from its checkpoint."""
     if out.joinpath("metrics.jsonl").exists():
         done = len(out.joinpath("metrics.jsonl").read_text().splitlines())
         if done >= epochs:
             return out
         command = ["--resume", str(out)]
     else:
-        command = [*data_options(variant), "--seed", "0", "--eval-every", "1",
+        command = [*data_options(variant), "--seed", str(seed), "--eval-every", "1",
                    "--out", str(out), *VARIANTS[variant]]
     trainer = ([str(Path(__file__).resolve()), TRAIN_CHANGED_DISCRIMINATOR, variant]
-               if variant in DISCRIMINATOR_CHANGES else ["-m", "dcgan.torch.train"])
+               if variant in DISCRIMINATOR_CHANGES else ["-m", f"dcgan.{backend}.train"])
     subprocess.run([sys.executable, *trainer, "--epochs", str(epochs), *command], check=True)
     return out
 
@@ -473,13 +485,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="epochs of the 2,000 sprites per variant (10: about 6 to 7 "
                              "minutes on two cores)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    from dcgan.backend import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="the backend that trains; the measurements read its canonical "
+                             "weights into PyTorch's nets (the backends agree within 1e-4)")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=Path, default=Path("runs/demo-study"))
     parser.add_argument("--images", type=Path, default=HERE / "images")
     parser.add_argument("--figures", default="demo-study",
                         help="the figures' names: FIGURES-grids.png, FIGURES-quality.png, "
                              "FIGURES-colour-matched.png")
     args = parser.parse_args(argv)
-    runs = {v: train(v, args.runs / folder_name(v), args.epochs) for v in args.variants}
+    changed = [v for v in args.variants if v in DISCRIMINATOR_CHANGES]
+    if args.backend != "torch" and changed:
+        parser.error(f"--backend {args.backend}: the variants that change the discriminator "
+                     f"are PyTorch's only ({'; '.join(changed)}); leave them out or train "
+                     f"with --backend torch")
+    runs = {v: train(v, args.runs / folder_name(v, args.backend, args.seed), args.epochs,
+                     args.backend, args.seed) for v in args.variants}
     print("| variant | step | loss_D / loss_G | SWD ×10³ (real) | FD (real) | precision (real) "
           "| recall (real) | classes |\n|---|---|---|---|---|---|---|---|")
     for variant, run in runs.items():

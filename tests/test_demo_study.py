@@ -31,6 +31,18 @@ def test_a_variants_folder_name_is_its_words(doc_script):
     study = doc_script("demo_study")
     assert study.folder_name("paper, batch 64, BatchNorm 1/0") == "paper-batch-64-batchnorm-1-0"
     assert len({study.folder_name(v) for v in study.VARIANTS}) == len(study.VARIANTS)
+    assert study.folder_name("chapter", "tensorflow", 0) == "chapter-tensorflow-seed0"
+    assert study.folder_name("chapter", "torch", 2) == "chapter-torch-seed2"
+
+
+def test_a_changed_discriminator_is_refused_for_another_backend_before_training(doc_script,
+                                                                                capsys):
+    study = doc_script("demo_study")
+    with pytest.raises(SystemExit) as stopped:
+        study.main(["--backend", "tensorflow", "--variants", study.FRAME_LIKE,
+                    study.FRAME_LIKE_WITHOUT_FIRST_BATCH_NORM])
+    assert stopped.value.code == 2
+    assert "are PyTorch's only" in capsys.readouterr().err
 
 
 def test_measured_epochs_know_their_training_step(doc_script, tmp_path):
