@@ -33,6 +33,8 @@ def test_a_variants_folder_name_is_its_words(doc_script):
     assert len({study.folder_name(v) for v in study.VARIANTS}) == len(study.VARIANTS)
     assert study.folder_name("chapter", "tensorflow", 0) == "chapter-tensorflow-seed0"
     assert study.folder_name("chapter", "torch", 2) == "chapter-torch-seed2"
+    assert study.title("chapter") == "chapter"
+    assert study.title("chapter", "mxnet", 0) == "chapter, mxnet, seed 0"
 
 
 def test_a_changed_discriminator_is_refused_for_another_backend_before_training(doc_script,
