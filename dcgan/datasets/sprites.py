@@ -126,11 +126,6 @@ def draw_sprite(rng: np.random.Generator, kind: str, size: int = 64,
     return image
 
 
-def _any_colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    r, g, b = rng.integers(0, 256, size=3)
-    return int(r), int(g), int(b)
-
-
 def _mixed(colour: tuple[int, ...], other: tuple[int, ...], t: float) -> tuple[int, ...]:
     return tuple(round(a + (b - a) * t) for a, b in zip(colour, other))
 
@@ -147,7 +142,7 @@ def draw_frame_like_sprite(rng: np.random.Generator, kind: str, size: int = 64) 
     s = unit * rng.uniform(0.55, 1.05)
     image = Image.new("RGB", (n, n), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    body, part = _any_colour(rng), _any_colour(rng)
+    body, part = _color(rng, 0, 256), _color(rng, 0, 256)
     line = _mixed(body, (0, 0, 0), 0.75)
     shade, light = _mixed(body, (0, 0, 0), 0.35), _mixed(body, (255, 255, 255), 0.45)
     lw = max(1, round(1.5 * unit))
