@@ -73,7 +73,9 @@ class Workers:
     ``any_of(flag)`` is True on every worker when ``flag`` is True on any (an all-reduce),
     so that a Ctrl-C seen by one worker stops all of them after the same step;
     ``barrier()`` waits for every worker. Both are the framework's collectives, each
-    bounded by ``timeout_s``; ``close()`` leaves the framework's process group.
+    bounded by ``timeout_s``; ``close()`` leaves the framework's process group. ``group``
+    is the framework's own handle on that group, for a backend whose step needs one
+    (MXNet's ``dist_sync`` kvstore); None otherwise.
     """
 
     rank: int = 0
@@ -83,6 +85,7 @@ class Workers:
     any_of: Callable[[bool], bool] = field(default=lambda flag: flag, compare=False)
     barrier: Callable[[], None] = field(default=lambda: None, compare=False)
     close: Callable[[], None] = field(default=lambda: None, compare=False)
+    group: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.rank < self.size:

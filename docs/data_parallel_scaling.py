@@ -6,8 +6,10 @@
 Runs ``python -m dcgan.<backend>.train --distributed`` for each backend that trains
 data-parallel (``dcgan.distributed.DATA_PARALLEL_BACKENDS``) and each W: PyTorch as W
 ``torchrun`` workers, TensorFlow, JAX and MXNet as one process over W devices (on the CPU, the
-W devices that ``DCGAN_CPU_DEVICES`` makes), and TensorFlow again as W processes that
-``TF_CONFIG`` joins (``tensorflow-processes``, started by tests/tf_workers.py). Each run
+W devices that ``DCGAN_CPU_DEVICES`` makes), and TensorFlow and MXNet again as W processes
+(``tensorflow-processes``: joined by ``TF_CONFIG``, started by tests/tf_workers.py;
+``mxnet-processes``: joined by the ``dist_sync`` kvstore, started with a scheduler and a
+server by tests/mx_workers.py). Each run
 trains the sprites at the chapter's batch
 for ``--epochs`` (2 by default) and reports the last epoch's examples per second (the
 first includes compilation), as ``metrics.jsonl`` records it. Prints a Markdown table.
@@ -26,9 +28,11 @@ from pathlib import Path
 from dcgan import backend as backends
 from dcgan.distributed import CPU_DEVICES_ENV, DATA_PARALLEL_BACKENDS
 
-PROCESSES = "tensorflow-processes"
-"""The row of TensorFlow's workers as processes (MultiWorkerMirroredStrategy)."""
-TF_WORKERS = Path(__file__).resolve().parents[1] / "tests" / "tf_workers.py"
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+PROCESSES = {"tensorflow-processes": ("tensorflow", TESTS / "tf_workers.py"),
+             "mxnet-processes": ("mxnet", TESTS / "mx_workers.py")}
+"""The rows of workers as processes: their backend and the script that starts them
+(TensorFlow's MultiWorkerMirroredStrategy, MXNet's dist_sync kvstore)."""
 
 
 def command(backend: str, workers: int, out: Path, args: argparse.Namespace) -> list[str]:
@@ -40,9 +44,10 @@ def command(backend: str, workers: int, out: Path, args: argparse.Namespace) -> 
     if backend == "torch":
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc-per-node", str(workers), *train]
-    if backend == PROCESSES:
-        train[1] = "dcgan.tensorflow.train"
-        return [sys.executable, str(TF_WORKERS), str(workers), *train]
+    if backend in PROCESSES:
+        name, starter = PROCESSES[backend]
+        train[1] = f"dcgan.{name}.train"
+        return [sys.executable, str(starter), str(workers), *train]
     return [sys.executable, *train]
 
 
@@ -51,7 +56,7 @@ def examples_per_sec(backend: str, workers: int, args: argparse.Namespace) -> fl
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "run"
         env = {**os.environ}
-        if backend not in ("torch", PROCESSES) and args.device == "cpu":
+        if backend != "torch" and backend not in PROCESSES and args.device == "cpu":
             env[CPU_DEVICES_ENV] = str(workers)
         subprocess.run(command(backend, workers, out, args), check=True, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-images", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=2)
     installed = [b for b in DATA_PARALLEL_BACKENDS if backends.missing_reason(b) is None]
-    parser.add_argument("--backends", nargs="+", choices=[*DATA_PARALLEL_BACKENDS, PROCESSES],
-                        default=installed + ([PROCESSES] if "tensorflow" in installed else []))
+    parser.add_argument("--backends", nargs="+", choices=[*DATA_PARALLEL_BACKENDS, *PROCESSES],
+                        default=installed + [row for row, (name, _) in PROCESSES.items()
+                                             if name in installed])
     args = parser.parse_args(argv)
     print(f"| backend | {' | '.join(f'W = {w}' for w in args.workers)} |")
     print(f"|---|{'---|' * len(args.workers)}")

@@ -4,8 +4,10 @@ launcher, train as one worker with the whole batch.
 The launcher tests start real processes on this machine, each bounded in time:
 ``torchrun`` with two gloo workers for PyTorch; for TensorFlow one process over two CPU
 devices (``DCGAN_CPU_DEVICES=2``, MirroredStrategy) and two processes that ``TF_CONFIG``
-joins (MultiWorkerMirroredStrategy, started by tests/tf_workers.py); for JAX and MXNet
-one process over two CPU devices (a mesh; two CPU contexts).
+joins (MultiWorkerMirroredStrategy, started by tests/tf_workers.py); for MXNet one
+process over two CPU contexts and two processes joined by the ``dist_sync`` kvstore
+(with a scheduler and a server, started by tests/mx_workers.py); for JAX one process
+over two CPU devices (a mesh).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mx_workers import ps_environment
 from test_parity import TEN_STEP_LOSS_TOLERANCE, TEN_STEP_WEIGHT_TOLERANCE, TOLERANCE
 from tf_workers import free_ports, tf_config
 
@@ -39,9 +42,10 @@ from dcgan.weights import load_weights
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 300
 LAUNCHERS = {"torch": ("processes",), "tensorflow": ("devices", "processes"),
-             "jax": ("devices",), "mxnet": ("devices",)}
-"""How each backend's workers are started: ``processes`` (one per worker: torchrun, or
-TF_CONFIG for TensorFlow) or ``devices`` (one process over several devices)."""
+             "jax": ("devices",), "mxnet": ("devices", "processes")}
+"""How each backend's workers are started: ``processes`` (one per worker: torchrun,
+TF_CONFIG for TensorFlow, the dist_sync kvstore for MXNet) or ``devices`` (one process over
+several devices)."""
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +67,16 @@ def launcher(request, parallel_backend):
 def launch(backend_name: str, launcher: str, workers: int, *args: str) -> list[str]:
     """The command that starts ``workers`` workers of ``args`` (``-m MODULE ...`` or a
     script) the backend's way: PyTorch's launcher, TensorFlow's processes joined by
-    ``TF_CONFIG`` (tests/tf_workers.py), or one process over ``workers`` CPU devices
+    ``TF_CONFIG`` (tests/tf_workers.py), MXNet's joined by the ``dist_sync`` kvstore
+    (tests/mx_workers.py), or one process over ``workers`` CPU devices
     (``DCGAN_CPU_DEVICES``, which ``env`` sets)."""
     if launcher == "devices":
         return ["env", f"{CPU_DEVICES_ENV}={workers}", sys.executable, *args]
     if backend_name == "torch":
         return [sys.executable, "-m", "torch.distributed.run", "--standalone",
                 "--nproc-per-node", str(workers), *args]
-    return [sys.executable, str(HERE / "tf_workers.py"), str(workers), *args]
+    starter = "mx_workers.py" if backend_name == "mxnet" else "tf_workers.py"
+    return [sys.executable, str(HERE / starter), str(workers), *args]
 
 
 def train_args(backend_name: str, folder: Path, out: Path, epochs: int,
@@ -321,13 +327,28 @@ def _free_port() -> int:
 
 def _worker_environment(backend_name: str, rank: int, size: int, port: int | list[int]
                         ) -> dict[str, str]:
-    """What the launcher tells worker ``rank`` of ``size``: torchrun's variables, or the
-    TF_CONFIG of a cluster of local workers (``port``: one for PyTorch's rendezvous, or
-    each TensorFlow worker's)."""
+    """What the launcher tells worker ``rank`` of ``size``: torchrun's variables, ps-lite's
+    for MXNet (the scheduler on ``port``), or the TF_CONFIG of a cluster of local workers
+    (``port``: one for PyTorch's rendezvous or MXNet's scheduler, or each TensorFlow
+    worker's)."""
     if backend_name == "torch":
         return {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(size),
                 "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    if backend_name == "mxnet":
+        return ps_environment(size, port, "worker")
     return {"TF_CONFIG": tf_config(port, rank)}
+
+
+def _start_helpers(backend_name: str, command: list[str], size: int, port: int | list[int],
+                   cwd: Path) -> list[subprocess.Popen]:
+    """The processes besides the workers that the backend's launcher starts: MXNet's
+    scheduler and server (none for the others)."""
+    if backend_name != "mxnet":
+        return []
+    return [subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             env={**os.environ, **ps_environment(size, port, role)})
+            for role in ("scheduler", "server")]
 
 
 def test_a_worker_that_dies_stops_the_others_with_a_clear_error(
@@ -337,11 +358,11 @@ def test_a_worker_that_dies_stops_the_others_with_a_clear_error(
     name = parallel_backend.NAME
     if launcher != "processes":
         pytest.skip(f"{name} trains in one process here: no other process to lose")
-    ports = _free_port() if name == "torch" else free_ports(2)
+    ports = free_ports(2) if name == "tensorflow" else _free_port()
     command = [sys.executable, *train_args(name, sprites16, tmp_path / "run", 100),
                "--worker-timeout", "5"]
     errors = [tmp_path / f"worker{rank}.err" for rank in range(2)]  # files: no pipe fills up
-    workers = []
+    workers = _start_helpers(name, command, 2, ports, tmp_path)
     for rank in range(2):
         with errors[rank].open("w") as stderr:
             workers.append(subprocess.Popen(
@@ -351,18 +372,20 @@ def test_a_worker_that_dies_stops_the_others_with_a_clear_error(
     try:
         deadline = time.monotonic() + TIMEOUT_S
         while not (tmp_path / "run" / METRICS_FILE).exists():
-            assert workers[0].poll() is None, errors[0].read_text()[-3000:]
+            assert all(w.poll() is None for w in workers), errors[0].read_text()[-3000:]
             assert time.monotonic() < deadline, "the run wrote no epoch in time"
             time.sleep(0.01)
-        workers[1].kill()
+        # The chief says where it trains (ps-lite, not the start order, gives MXNet's ranks).
+        chief = next(rank for rank in range(2) if "training " in errors[rank].read_text())
+        workers[-2 + (1 - chief)].kill()
         killed = time.monotonic()
-        workers[0].wait(timeout=TIMEOUT_S)
+        workers[-2 + chief].wait(timeout=TIMEOUT_S)
     finally:
         for worker in workers:
             worker.kill()
             worker.wait()
-    stderr = errors[0].read_text()
-    assert workers[0].returncode == 1, stderr[-3000:]
+    stderr = errors[chief].read_text()
+    assert workers[-2 + chief].returncode == 1, stderr[-3000:]
     assert "worker 0 of 2: a collective with the other workers failed" in stderr
     assert "Traceback" not in stderr
     assert time.monotonic() - killed < 60
@@ -422,17 +445,10 @@ def test_a_tensorflow_worker_with_a_bad_tf_config_says_what_it_must_hold(
     assert not (tmp_path / "run").exists()
 
 
-MULTI_PROCESS_ENV = {"jax": ("JAX_COORDINATOR_ADDRESS", "localhost:1234"),
-                     "mxnet": ("DMLC_ROLE", "worker")}
-"""What the launchers of the multi-process forms not supported yet set: ``jax.distributed``'s
-coordinator, MXNet's ``launch.py`` for the ``dist_sync`` kvstore."""
-
-
-def test_a_multi_process_form_not_supported_yet_is_refused_saying_so(parallel_backend,
-                                                                    monkeypatch):
-    name = parallel_backend.NAME
-    if name not in MULTI_PROCESS_ENV:
-        pytest.skip(f"{name} trains across processes (tested above)")
-    monkeypatch.setenv(*MULTI_PROCESS_ENV[name])
+def test_jax_across_processes_is_refused_saying_so(load_backend, monkeypatch):
+    """``jax.distributed`` aborts a process whose peer is lost (README, docs/
+    jax_distributed_probe.py), so its coordinator in the environment is refused."""
+    backend = load_backend("jax")
+    monkeypatch.setenv("JAX_COORDINATOR_ADDRESS", "localhost:1234")
     with pytest.raises(ValueError, match="across processes or machines .* is not supported"):
-        parallel_backend.start_workers("cpu")
+        backend.start_workers("cpu")

@@ -10,6 +10,9 @@ backends' blocks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from mxnet import autograd, init, np
 from mxnet.gluon import nn
 
@@ -34,13 +37,26 @@ RunningUpdates = list[tuple[nn.BatchNorm, np.ndarray, np.ndarray]]
 the calls: ``(batch_norm, mean, variance)``; :func:`update_running_statistics` applies them."""
 
 
+@dataclass(frozen=True)
+class Processes:
+    """The worker processes among which a data-parallel run's batch is shared: ``size`` of
+    them, each with an equal part, and ``sum``, a sum of an array over all of them that
+    autograd differentiates (its gradient is the sum of the processes' gradients). One
+    process: the array itself."""
+
+    size: int = 1
+    sum: Callable[[np.ndarray], np.ndarray] = lambda array: array
+
+
 def global_batch_norm(batch_norm: nn.BatchNorm, parts: list[np.ndarray],
-                      pending: RunningUpdates) -> list[np.ndarray]:
+                      pending: RunningUpdates,
+                      processes: Processes = Processes()) -> list[np.ndarray]:
     """``batch_norm`` on the parts of one batch, each on its own device, as on the whole
     batch: in training mode with the statistics of all the parts (each part's channel sums
     copied to the first part's device and added there, copies that autograd
-    differentiates; two passes, mean then squared deviations, as Gluon's BatchNorm);
-    otherwise each part on the running statistics.
+    differentiates, then summed over the ``processes`` of the run; two passes, mean then
+    squared deviations, as Gluon's BatchNorm); otherwise each part on the running
+    statistics.
 
     Gluon's BatchNorm updates its running statistics in the backward pass, so only a call
     that autograd records updates them, last call first (docs/framework-differences.md,
@@ -53,14 +69,14 @@ def global_batch_norm(batch_norm: nn.BatchNorm, parts: list[np.ndarray],
     if not autograd.is_training():
         return [batch_norm(X) for X in parts]
     home = parts[0].ctx
-    count = sum(X.shape[0] * X.shape[2] * X.shape[3] for X in parts)
+    count = sum(X.shape[0] * X.shape[2] * X.shape[3] for X in parts) * processes.size
 
     def on(array: np.ndarray, X: np.ndarray) -> np.ndarray:
         return array.as_in_ctx(X.ctx).reshape(1, -1, 1, 1)
 
-    mean = sum(X.sum(axis=(0, 2, 3)).as_in_ctx(home) for X in parts) / count
-    var = sum(((X - on(mean, X)) ** 2).sum(axis=(0, 2, 3)).as_in_ctx(home)
-              for X in parts) / count
+    mean = processes.sum(sum(X.sum(axis=(0, 2, 3)).as_in_ctx(home) for X in parts)) / count
+    var = processes.sum(sum(((X - on(mean, X)) ** 2).sum(axis=(0, 2, 3)).as_in_ctx(home)
+                            for X in parts)) / count
     if autograd.is_recording():
         pending.append((batch_norm, mean.detach(), var.detach()))
     return [(X - on(mean, X)) / np.sqrt(on(var, X) + BN_EPSILON)

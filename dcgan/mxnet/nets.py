@@ -15,7 +15,14 @@ import numpy as onp
 from mxnet import autograd, gluon, np
 from mxnet.gluon import nn
 
-from dcgan.mxnet.blocks import D_block, G_block, RunningUpdates, built, global_batch_norm
+from dcgan.mxnet.blocks import (
+    D_block,
+    G_block,
+    Processes,
+    RunningUpdates,
+    built,
+    global_batch_norm,
+)
 from dcgan.precision import resolve_precision, unsupported
 from dcgan.weights import check_arrays
 
@@ -85,17 +92,19 @@ def forward(net: gluon.Block, X: np.ndarray, training: bool = False) -> np.ndarr
 
 
 def forward_on_devices(net: nn.HybridSequential, parts: list[np.ndarray],
-                       pending: RunningUpdates) -> list[np.ndarray]:
+                       pending: RunningUpdates,
+                       processes: Processes = Processes()) -> list[np.ndarray]:
     """``net`` on the parts of one batch, each on its own device, as on the whole batch:
     layer by layer on every part in turn, BatchNorm with the statistics of all the parts
-    (:func:`dcgan.mxnet.blocks.global_batch_norm`, which appends the running statistics'
-    updates a recorded call owes to ``pending``). The net's parameters must be on every
-    part's device (``reset_ctx``); autograd records as it does for ``net(X)``."""
+    of all the ``processes`` (:func:`dcgan.mxnet.blocks.global_batch_norm`, which appends
+    the running statistics' updates a recorded call owes to ``pending``). The net's
+    parameters must be on every part's device (``reset_ctx``); autograd records as it does
+    for ``net(X)``."""
     for layer in layers(net):
         if isinstance(layer, (G_block, D_block)):
             conv = layer.conv2d_trans if isinstance(layer, G_block) else layer.conv2d
             normalised = global_batch_norm(layer.batch_norm, [conv(X) for X in parts],
-                                           pending)
+                                           pending, processes)
             parts = [layer.activation(X) for X in normalised]
         else:
             parts = [layer(X) for X in parts]

@@ -19,10 +19,12 @@ Where this differs from the chapter's MXNet tab:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
 import sys
+import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -34,11 +36,17 @@ from mxnet import autograd, gluon, np
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
 from dcgan.config import ADAM_EPSILON, Config
-from dcgan.distributed import DEFAULT_TIMEOUT_S, Workers, cpu_devices, eager_on_one_device
+from dcgan.distributed import (
+    DEFAULT_TIMEOUT_S,
+    Workers,
+    cpu_devices,
+    eager_on_one_device,
+    lost,
+)
 from dcgan.files import atomic_path
 from dcgan.loop import EpochMetrics
 from dcgan.mxnet import LAYOUT, NAME
-from dcgan.mxnet.blocks import RunningUpdates, update_running_statistics
+from dcgan.mxnet.blocks import Processes, RunningUpdates, update_running_statistics
 from dcgan.mxnet.data import as_numpy, as_tensor
 from dcgan.mxnet.nets import (
     forward,
@@ -213,16 +221,18 @@ def update_G(Z: np.ndarray, net_D: gluon.Block, net_G: gluon.Block, loss: gluon.
     return float(loss_G.sum()) if as_float else loss_G.sum()
 
 
-def _replicate(net: gluon.Block, trainer: gluon.Trainer, devices: list[mx.Context]) -> None:
+def _replicate(net: gluon.Block, trainer: gluon.Trainer, devices: list[mx.Context],
+               kvstore: str | None = "device") -> None:
     """Put ``net``'s parameters on every one of ``devices`` and make ``trainer`` sum their
-    gradients in a kvstore and update each device's copy alike, keeping its state: the book's
-    multi-GPU training (``reset_ctx`` of a net already made, then the trainer over all the
-    contexts, as a new ``gluon.Trainer`` would set itself up)."""
+    gradients in a ``kvstore`` (None: the caller sums them) and update each device's copy
+    alike, keeping its state: the book's multi-GPU training (``reset_ctx`` of a net already
+    made, then the trainer over all the contexts, as a new ``gluon.Trainer`` would set
+    itself up)."""
     state = trainer_state(trainer)
     net.collect_params().reset_ctx(devices)
     trainer._contexts = trainer._check_contexts()
     trainer._updaters = [mx.optimizer.get_updater(trainer._optimizer) for _ in devices]
-    trainer._kvstore_params = {"kvstore": "device", "update_on_kvstore": False}
+    trainer._kvstore_params = {"kvstore": kvstore, "update_on_kvstore": False}
     trainer._reset_kvstore()
     load_trainer_state(trainer, state)
 
@@ -232,60 +242,193 @@ def _summed(losses: list[np.ndarray]) -> np.ndarray:
     return sum(loss.sum().as_in_ctx(losses[0].ctx) for loss in losses)
 
 
+class _ProcessGroup:
+    """The worker processes of a run joined by MXNet's ``dist_sync`` kvstore, and the sums
+    over them that a data-parallel step needs.
+
+    ps-lite's server sums the workers' pushes to a key. Every worker makes the same calls
+    in the same order (the same step's code), so the ``n``-th key that :meth:`reserve` gives
+    after :meth:`new_step` is the same on every worker, made (``kv.init``, itself a collective)
+    the first time it is reserved with that shape. Autograd runs the backward passes of
+    :class:`_SumOverProcesses` in threads of its own, in no fixed order, so their keys are
+    reserved in the forward pass.
+    """
+
+    def __init__(self, kv: mx.kvstore.KVStore) -> None:
+        self.kv = kv
+        self._keys: dict[tuple[int, tuple[int, ...]], int] = {}
+        self._position = 0
+
+    def new_step(self) -> None:
+        """Start counting the keys again: the next is the step's first."""
+        self._position = 0
+
+    def reserve(self, array: mx.nd.NDArray) -> int:
+        """The key of the next sum, of arrays shaped as ``array``."""
+        place = (self._position, tuple(array.shape))
+        self._position += 1
+        if place not in self._keys:
+            self._keys[place] = len(self._keys)
+            self.kv.init(self._keys[place], mx.nd.zeros(array.shape, ctx=array.ctx))
+        return self._keys[place]
+
+    def summed(self, array: mx.nd.NDArray, key: int | None = None) -> mx.nd.NDArray:
+        """``array`` summed over the processes (at ``key``, else the next one), a new array
+        of the same kind (a numpy-semantics array for one, a legacy ``NDArray`` for the
+        other)."""
+        legacy = array.as_nd_ndarray() if isinstance(array, np.ndarray) else array
+        out = mx.nd.zeros(legacy.shape, ctx=legacy.ctx)
+        self.kv.pushpull(self.reserve(legacy) if key is None else key, legacy, out=out)
+        return out.as_np_ndarray() if isinstance(array, np.ndarray) else out
+
+    def sum_in_place(self, arrays: list[np.ndarray]) -> None:
+        """Replace the copies of one array on this process's devices (a parameter's
+        gradients) by their sum over the devices and the processes."""
+        legacy = [array.as_nd_ndarray() for array in arrays]  # the same memory
+        self.kv.pushpull(self.reserve(legacy[0]), legacy, out=legacy)
+
+    def processes(self) -> Processes:
+        """The processes as the global BatchNorm sees them: their number, and
+        :class:`_SumOverProcesses` (a sum that autograd differentiates)."""
+        return Processes(self.kv.num_workers, lambda array: _SumOverProcesses(self)(array))
+
+
+class _SumOverProcesses(autograd.Function):
+    """An array summed over the processes of a :class:`_ProcessGroup`; its gradient is the
+    processes' gradients summed the same way (the transpose of a sum over processes)."""
+
+    def __init__(self, group: _ProcessGroup) -> None:
+        super().__init__()
+        self.group = group
+        self.backward_key: int | None = None
+
+    def forward(self, array):
+        """The sum over the processes; reserves the backward pass's key."""
+        summed = self.group.summed(array)
+        self.backward_key = self.group.reserve(array)
+        return summed
+
+    def backward(self, gradient):
+        """The gradient, summed over the processes (autograd hands it over as a legacy
+        ``NDArray`` and takes one back)."""
+        return self.group.summed(gradient, self.backward_key)
+
+
+@contextmanager
+def _deadline(timeout_s: float, message: Callable[[], str]) -> Iterator[None]:
+    """Inside, a wait of more than ``timeout_s`` ends the process with ``message`` as the
+    command line prints errors, exit status 1. ps-lite waits for a lost worker without a
+    bound, inside a call that Python cannot interrupt, so a timer thread does this; the
+    checkpoint on disk is whole (written atomically), so the last one is kept."""
+
+    def give_up() -> None:
+        print(f"python -m dcgan.mxnet.train: error: {message()}", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    timer = threading.Timer(timeout_s, give_up)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _bounded(workers: Workers, function: Callable) -> Callable:
+    """``function`` ended by :func:`_deadline` when it waits longer than the workers'
+    timeout, with the error of a lost worker (``dcgan.distributed.lost``)."""
+
+    def bounded(*args):
+        with _deadline(workers.timeout_s, lambda: str(lost(workers, TimeoutError(
+                f"no answer from the kvstore within {workers.timeout_s:g} s")))):
+            return function(*args)
+
+    return bounded
+
+
+def _step_trainer(trainer: gluon.Trainer, group: _ProcessGroup | None) -> None:
+    """``trainer.step(1)`` (see :func:`update_D`), the gradients summed over the devices by
+    the trainer's kvstore, or, with a ``group`` of processes, over the devices and the
+    processes by the group's."""
+    if group is None:
+        trainer.step(1)
+        return
+    for parameter in trainer._params:
+        if parameter.grad_req != "null":
+            group.sum_in_place(parameter.list_grad())
+    trainer.update(1)
+
+
 def _update_D_on_devices(Xs: list[np.ndarray], Zs: list[np.ndarray], net_D: gluon.Block,
-                         net_G: gluon.Block, loss: gluon.loss.Loss,
-                         trainer_D: gluon.Trainer) -> np.ndarray:
+                         net_G: gluon.Block, loss: gluon.loss.Loss, trainer_D: gluon.Trainer,
+                         group: _ProcessGroup | None = None) -> np.ndarray:
     """:func:`update_D` on a batch split over devices (one part of ``Xs`` and ``Zs`` on
-    each): every net runs on all the parts at once (``forward_on_devices``), each device's
-    loss goes back through its part, and the trainer's kvstore sums the gradients."""
+    each), and over the processes of ``group`` if any: every net runs on all the parts at
+    once (``forward_on_devices``), each device's loss goes back through its part, and a
+    kvstore sums the gradients (:func:`_step_trainer`)."""
     pending: RunningUpdates = []
+    processes = group.processes() if group is not None else Processes()
     with autograd.record():
-        real_Y = forward_on_devices(net_D, Xs, pending)
+        real_Y = forward_on_devices(net_D, Xs, pending, processes)
         with autograd.pause(train_mode=True):
-            fake_X = forward_on_devices(net_G, Zs, pending)
-        fake_Y = forward_on_devices(net_D, [X.detach() for X in fake_X], pending)
+            fake_X = forward_on_devices(net_G, Zs, pending, processes)
+        fake_Y = forward_on_devices(net_D, [X.detach() for X in fake_X], pending, processes)
         losses = [(loss(real, np.ones((real.shape[0],), ctx=real.ctx))
                    + loss(fake, np.zeros((fake.shape[0],), ctx=fake.ctx))) / 2
                   for real, fake in zip(real_Y, fake_Y)]
     autograd.backward(losses)
     update_running_statistics(pending)
-    trainer_D.step(1)
+    _step_trainer(trainer_D, group)
     return _summed(losses)
 
 
 def _update_G_on_devices(Zs: list[np.ndarray], net_D: gluon.Block, net_G: gluon.Block,
-                         loss: gluon.loss.Loss, trainer_G: gluon.Trainer) -> np.ndarray:
+                         loss: gluon.loss.Loss, trainer_G: gluon.Trainer,
+                         group: _ProcessGroup | None = None) -> np.ndarray:
     """:func:`update_G` on noise split over devices, as :func:`_update_D_on_devices`."""
     pending: RunningUpdates = []
+    processes = group.processes() if group is not None else Processes()
     with _held_constant(net_D):
         with autograd.record():
-            fake_Y = forward_on_devices(net_D, forward_on_devices(net_G, Zs, pending),
-                                        pending)
+            fake_Y = forward_on_devices(
+                net_D, forward_on_devices(net_G, Zs, pending, processes), pending, processes)
             losses = [loss(fake, np.ones((fake.shape[0],), ctx=fake.ctx)) for fake in fake_Y]
         autograd.backward(losses)
     update_running_statistics(pending)
-    trainer_G.step(1)
+    _step_trainer(trainer_G, group)
     return _summed(losses)
 
 
 def _step_on_devices(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
-                     trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, count: int
+                     trainer_D: gluon.Trainer, trainer_G: gluon.Trainer, workers: Workers
                      ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Both updates, data-parallel over ``count`` devices of the nets' kind: each batch and
-    its noise split evenly over them (``split_and_load``), the nets and trainers replicated
-    (:func:`_replicate`); imperative, since the nets run layer by layer on all devices."""
+    """Both updates, data-parallel over the ``workers.devices`` devices of the nets' kind
+    in this process (each batch part and its noise split evenly over them,
+    ``split_and_load``; the nets and trainers replicated, :func:`_replicate`), and over the
+    worker processes of a ``dist_sync`` kvstore when there are several
+    (:func:`start_workers`): their gradients, BatchNorm statistics and losses summed in
+    it, and each step waited for, within the workers' timeout. Imperative, since the nets
+    run layer by layer on all devices."""
     kind = next(iter(net_D.collect_params().values())).list_ctx()[0].device_type
-    devices = [mx.Context(kind, i) for i in range(count)]
+    devices = [mx.Context(kind, i) for i in range(workers.devices)]
+    group = _process_group(workers)
     for net, trainer in ((net_D, trainer_D), (net_G, trainer_G)):
-        _replicate(net, trainer, devices)
+        _replicate(net, trainer, devices, kvstore=None if group is not None else "device")
 
     def step(X: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Xs = gluon.utils.split_and_load(X, devices, even_split=True)
         Zs = gluon.utils.split_and_load(Z, devices, even_split=True)
-        return (_update_D_on_devices(Xs, Zs, net_D, net_G, loss, trainer_D),
-                _update_G_on_devices(Zs, net_D, net_G, loss, trainer_G))
+        if group is None:
+            return (_update_D_on_devices(Xs, Zs, net_D, net_G, loss, trainer_D),
+                    _update_G_on_devices(Zs, net_D, net_G, loss, trainer_G))
+        group.new_step()
+        losses = [_update_D_on_devices(Xs, Zs, net_D, net_G, loss, trainer_D, group),
+                  _update_G_on_devices(Zs, net_D, net_G, loss, trainer_G, group)]
+        summed = [group.summed(value.reshape(1)) for value in losses]
+        mx.nd.waitall()  # the step's sums: a lost worker is found here, not later
+        return tuple(value[0] for value in summed)
 
-    return step
+    return _bounded(workers, step) if group is not None else step
 
 
 def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
@@ -302,14 +445,13 @@ def make_step(net_D: gluon.Block, net_G: gluon.Block, loss: gluon.loss.Loss,
     changes nothing: the static graph is already MXNet's answer to launch
     overhead (it has no further compiler).
 
-    With ``workers`` on several devices (:func:`start_workers`) the step is data-parallel,
-    the way of the book's multi-GPU chapter: see :func:`_step_on_devices`.
+    With ``workers`` on several devices or processes (:func:`start_workers`) the step is
+    data-parallel, the way of the book's multi-GPU chapter: see :func:`_step_on_devices`.
     """
-    devices = workers.devices if workers is not None else 1
-    if devices > 1:
+    if workers is not None and workers.total > 1:
         if eager:
             raise eager_on_one_device()
-        return _step_on_devices(net_D, net_G, loss, trainer_D, trainer_G, devices)
+        return _step_on_devices(net_D, net_G, loss, trainer_D, trainer_G, workers)
     if not eager:
         for net in (net_D, net_G):
             net.hybridize(static_alloc=True, static_shape=True)
@@ -370,20 +512,45 @@ def save_weights(net_D: gluon.Block, net_G: gluon.Block, folder: str | Path) -> 
     return paths
 
 
+def _process_group(workers: Workers) -> _ProcessGroup | None:
+    """The ``dist_sync`` process group of ``workers`` (:func:`start_workers`); None for a run
+    in this one process."""
+    return workers.group if workers.size > 1 else None
+
+
 def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> Workers:
-    """Data-parallel training over all the devices of the kind ``device`` names, in this one
+    """Data-parallel training over all the devices of the kind ``device`` names in this
     process (:func:`make_step` splits each batch over them): every GPU, or the CPU contexts
-    that ``DCGAN_CPU_DEVICES`` asks for (one otherwise). ``timeout_s`` does not apply: no
-    other process is waited for. Processes on several machines (the ``dist_sync``
-    kvstore, started by MXNet's ``launch.py``) are refused. They sum gradients, but a
-    worker whose peer dies waits for ever, and the global BatchNorm cannot
-    differentiate through the kvstore (docs/mxnet_dist_sync_probe.py, README)."""
-    if os.environ.get("DMLC_ROLE"):
-        raise ValueError("--distributed: MXNet across processes or machines (the dist_sync "
-                         "kvstore) is not supported; train in one process over its devices")
+    that ``DCGAN_CPU_DEVICES`` asks for (one otherwise).
+
+    Started as a worker of MXNet's launcher (``DMLC_ROLE=worker``, and the scheduler's
+    address in ``DMLC_PS_ROOT_URI`` and ``DMLC_PS_ROOT_PORT``), this process is also one
+    of the worker processes joined by the ``dist_sync`` kvstore, which sums the
+    gradients, the global BatchNorm's statistics (differentiably) and the losses over
+    them. Joining, each step and each agreement on stopping are bounded by ``timeout_s``:
+    ps-lite itself waits for ever, so a worker that waits longer leaves with the error of
+    a lost worker, exit status 1 (:func:`_deadline`). With ``DMLC_ROLE`` scheduler or
+    server, importing MXNet has already run that role and ended the process.
+    """
     kind = resolve_device(device)
     devices = mx.context.num_gpus() if kind.device_type == "gpu" else cpu_devices()
-    return Workers(0, 1, timeout_s, devices=devices)
+    if os.environ.get("DMLC_ROLE") != "worker":
+        return Workers(0, 1, timeout_s, devices=devices)
+    address = (f"{os.environ.get('DMLC_PS_ROOT_URI', '?')}:"
+               f"{os.environ.get('DMLC_PS_ROOT_PORT', '?')}")
+    count = os.environ.get("DMLC_NUM_WORKER", "?")
+    with _deadline(timeout_s, lambda: f"the {count} workers of the dist_sync kvstore did not "
+                   f"all join: the scheduler at {address} or another worker did not answer "
+                   f"within {timeout_s:g} s (--worker-timeout)"):
+        kv = mx.kv.create("dist_sync")
+    group = _ProcessGroup(kv)
+    workers = Workers(kv.rank, kv.num_workers, timeout_s, devices=devices)
+
+    def any_of(flag: bool) -> bool:
+        return bool(group.summed(mx.nd.array([float(flag)])).asnumpy()[0] > 0)
+
+    return dataclasses.replace(workers, any_of=_bounded(workers, any_of),
+                               barrier=_bounded(workers, kv._barrier), group=group)
 
 
 def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epochs: int,
