@@ -209,7 +209,10 @@ def build_parser(backend: str) -> argparse.ArgumentParser:
                                "torchrun started (torchrun --nproc-per-node N -m "
                                "dcgan.torch.train --distributed ...), TensorFlow as the "
                                "worker that TF_CONFIG names or over all the devices of "
-                               "--device, JAX and MXNet over all the devices of --device; "
+                               "--device, MXNet as the worker that DMLC_ROLE=worker and "
+                               "the other DMLC_* variables name (the dist_sync kvstore) or "
+                               "over all the devices of --device, JAX over all the devices "
+                               "of --device; "
                                "--batch-size stays the global batch, each worker takes its "
                                "part, the first writes the run folder")
     parallel.add_argument("--worker-timeout", metavar="SECONDS", type=positive_float,
@@ -290,6 +293,25 @@ def _new_config(args: argparse.Namespace) -> Config:
     return config
 
 
+def _image_folder_made_first_by_the_chief(config: Config, prog: str,
+                                          workers: Workers) -> Path:
+    """The image folder, made (a dataset built on first use) by the chief before the other
+    workers read it. When the chief cannot make it, every worker stops: the chief with its
+    error, the others saying so, instead of waiting for a chief that has left."""
+    error = None
+    if workers.chief:
+        try:
+            folder = _image_folder_with_warnings(config, prog)
+        except (ValueError, DatasetError) as err:
+            error = err
+    if workers.any_of(error is not None):  # a collective: the others wait for the chief here
+        if error is not None:
+            raise error
+        raise ValueError("the first worker could not prepare the image folder (its error "
+                         "says why)")
+    return folder if workers.chief else _image_folder_with_warnings(config, prog)
+
+
 def _prepare(args: argparse.Namespace, backend: Any, prog: str,
              workers: Workers) -> tuple[Config, Path, Any, RunFolder | None, Checkpoint | None]:
     """Everything a run needs before its first step, checked before anything is written:
@@ -303,11 +325,7 @@ def _prepare(args: argparse.Namespace, backend: Any, prog: str,
         run, checkpoint, config = _resumed(args, backend, workers)
     else:
         run, checkpoint, config = None, None, _new_config(args)
-    if not workers.chief:
-        workers.barrier()
-    folder = _image_folder_with_warnings(config, prog)
-    if workers.chief:
-        workers.barrier()
+    folder = _image_folder_made_first_by_the_chief(config, prog, workers)
     if workers.total > 1:
         check_batch_size(config.batch_size, len(list_images(folder)), workers.total)
     device = backend.resolve_device(config.device)
@@ -348,16 +366,18 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backend = backends.load(backend_name)
     workers = Workers()
-    try:
-        if args.distributed:
-            workers = backend.start_workers(requested_device(args.device), args.worker_timeout)
-        config, folder, device, run, checkpoint = _prepare(args, backend, parser.prog, workers)
-    except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError too
-        parser.error(str(err))
-    except WorkersLost as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 1
-    try:
+    try:  # the workers leave their group however this ends (MXNet's wait for each other)
+        try:
+            if args.distributed:
+                workers = backend.start_workers(requested_device(args.device),
+                                                args.worker_timeout)
+            config, folder, device, run, checkpoint = _prepare(args, backend, parser.prog,
+                                                               workers)
+        except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError
+            parser.error(str(err))
+        except WorkersLost as err:
+            print(f"{parser.prog}: error: {err}", file=sys.stderr)
+            return 1
         return _train(args, backend, parser.prog, workers, config, folder, device, run,
                       checkpoint)
     finally:

@@ -321,6 +321,21 @@ def test_a_batch_size_the_workers_do_not_divide_stops_every_worker_before_writin
     assert not (tmp_path / "run").exists()
 
 
+def test_a_chief_that_cannot_make_the_image_folder_stops_every_worker_at_once(
+        parallel_backend, launcher, tmp_path):
+    name = parallel_backend.NAME
+    if launcher != "processes":
+        pytest.skip(f"{name} trains in one process here: no other process to stop")
+    began = time.monotonic()
+    done = run(launch(name, launcher, 2, *train_args(name, tmp_path / "missing", tmp_path / "run",
+                                                     1)), cwd=tmp_path)
+    assert done.returncode != 0
+    assert "the image folder" in done.stderr and "does not exist" in done.stderr
+    assert "the first worker could not prepare the image folder" in done.stderr
+    assert time.monotonic() - began < 120  # not the --worker-timeout of 300 s
+    assert not (tmp_path / "run").exists()
+
+
 def _free_port() -> int:
     return free_ports(1)[0]
 

@@ -32,6 +32,7 @@ from typing import Callable, Iterable, Iterator
 import mxnet as mx
 import numpy as onp
 from mxnet import autograd, gluon, np
+from mxnet.base import _LIB, check_call
 
 from dcgan import cli
 from dcgan.checkpoints import Checkpoint
@@ -549,8 +550,16 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
     def any_of(flag: bool) -> bool:
         return bool(group.summed(mx.nd.array([float(flag)])).asnumpy()[0] > 0)
 
+    def close() -> None:
+        # Now, not whenever Python collects the kvstore: freeing it waits for every worker's
+        # (ps-lite's last barrier), and an object that an error's traceback holds may never
+        # be freed, leaving the other workers waiting for ever.
+        check_call(_LIB.MXKVStoreFree(kv.handle))
+        kv.handle = None  # freeing NULL again, when Python collects it, does nothing
+
     return dataclasses.replace(workers, any_of=_bounded(workers, any_of),
-                               barrier=_bounded(workers, kv._barrier), group=group)
+                               barrier=_bounded(workers, kv._barrier),
+                               close=_bounded(workers, close), group=group)
 
 
 def train(net_D: gluon.Block, net_G: gluon.Block, data_iter: Iterable, num_epochs: int,
