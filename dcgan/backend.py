@@ -174,7 +174,9 @@ class Backend(Protocol):
     def start_workers(self, device: str = "auto", timeout_s: float = 300.0) -> Any:
         """Join the workers that the framework's launcher started, or take this process's
         devices (``--distributed``), as a ``dcgan.distributed.Workers``; a collective that
-        waits longer than ``timeout_s`` raises ``dcgan.distributed.WorkersLost``. Not
+        waits longer than ``timeout_s`` raises ``dcgan.distributed.WorkersLost`` (MXNet's
+        processes, whose waits Python cannot interrupt, print its message and exit with
+        status 1). Not
         started by a launcher it needs, or by one whose form it does not support yet:
         ValueError saying what to do."""
 

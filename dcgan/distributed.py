@@ -6,7 +6,8 @@ MultiWorkerMirroredStrategy joins the processes that ``TF_CONFIG`` describes), o
 in one process over its devices (TensorFlow's MirroredStrategy; JAX: one
 compiled step over a mesh of devices; MXNet: each batch split over contexts, the
 gradients summed in a kvstore; on the CPU, the devices that
-:data:`CPU_DEVICES_ENV` asks for). The semantics are written here once, for
+:data:`CPU_DEVICES_ENV` asks for), or both (MXNet's worker processes, joined by
+the ``dist_sync`` kvstore, each over its contexts). The semantics are written here once, for
 every backend:
 
 * ``--batch-size`` stays the global batch: each step's batch (the seeded
