@@ -23,6 +23,7 @@ Where this differs from the chapter's TF tab:
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import json
 import os
 import sys
@@ -327,6 +328,24 @@ _TF_CONFIG_EXAMPLE = ('{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                       '"task": {"type": "worker", "index": 0}}')
 
 
+def _bounded_join(rank: int, size: int, timeout_s: float,
+                  join: Callable[[], tf.distribute.Strategy]) -> tf.distribute.Strategy:
+    """``join()``, a strategy that waits in its constructor for every worker of the cluster,
+    ended after ``timeout_s`` with exit status 1 and the place it waited. The constructor
+    holds Python's lock while it waits, so no Python thread can run then; faulthandler's
+    watchdog is a thread of C that needs no lock (it prints its own words, so the line
+    before it says what the wait is)."""
+    print(f"python -m dcgan.tensorflow.train: worker {rank} of {size} joins the others of "
+          f"TF_CONFIG; if one did not answer within {timeout_s:g} s (--worker-timeout), this "
+          f"worker stops with exit status 1 and shows where it waited", file=sys.stderr,
+          flush=True)
+    faulthandler.dump_traceback_later(timeout_s, exit=True)
+    try:
+        return join()
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
 def _join_workers(kind: str, timeout_s: float) -> Workers:
     """This process as the worker of ``TF_CONFIG``'s task in a ``MultiWorkerMirroredStrategy``
     whose cluster has ``worker`` tasks only (worker 0 is the chief)."""
@@ -346,9 +365,9 @@ def _join_workers(kind: str, timeout_s: float) -> Workers:
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=implementation.NCCL if kind == "GPU" else implementation.RING,
         timeout_seconds=timeout_s)
-    # Waits for every worker of the cluster, holding Python's lock: nothing bounds it.
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
-                                                         communication_options=options)
+    strategy = _bounded_join(rank, size, timeout_s,
+                             lambda: tf.distribute.MultiWorkerMirroredStrategy(
+                                 cluster_resolver=resolver, communication_options=options))
     tf.distribute.experimental_set_strategy(strategy)
     workers = Workers(rank, size, timeout_s, devices=strategy.num_replicas_in_sync // size)
 
