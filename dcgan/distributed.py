@@ -72,9 +72,10 @@ class Workers:
     each training on ``devices`` devices (:attr:`total` in all).
 
     ``any_of(flag)`` is True on every worker when ``flag`` is True on any (an all-reduce),
-    so that a Ctrl-C seen by one worker stops all of them after the same step;
-    ``barrier()`` waits for every worker. Both are the framework's collectives, each
-    bounded by ``timeout_s``; ``close()`` leaves the framework's process group. ``group``
+    so that a Ctrl-C seen by one worker stops all of them after the same step, and so
+    that the chief's failure to make the image folder stops the others; it is the
+    framework's collective, bounded by ``timeout_s``. ``close()`` leaves the framework's
+    process group. ``group``
     is the framework's own handle on that group, for a backend whose step needs one
     (MXNet's ``dist_sync`` kvstore); None otherwise.
     """
@@ -84,7 +85,6 @@ class Workers:
     timeout_s: float = DEFAULT_TIMEOUT_S
     devices: int = 1
     any_of: Callable[[bool], bool] = field(default=lambda flag: flag, compare=False)
-    barrier: Callable[[], None] = field(default=lambda: None, compare=False)
     close: Callable[[], None] = field(default=lambda: None, compare=False)
     group: Any = field(default=None, compare=False)
 

@@ -558,7 +558,6 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
         kv.handle = None  # freeing NULL again, when Python collects it, does nothing
 
     return dataclasses.replace(workers, any_of=_bounded(workers, any_of),
-                               barrier=_bounded(workers, kv._barrier),
                                close=_bounded(workers, close), group=group)
 
 

@@ -379,12 +379,8 @@ def _join_workers(kind: str, timeout_s: float) -> Workers:
     def any_of(flag: bool) -> bool:
         return summed(float(flag)) > 0
 
-    def barrier() -> None:
-        summed(0.0)
-
     return dataclasses.replace(
-        workers, any_of=reporting_lost_workers(any_of, workers, _failed_collective),
-        barrier=reporting_lost_workers(barrier, workers, _failed_collective))
+        workers, any_of=reporting_lost_workers(any_of, workers, _failed_collective))
 
 
 def train(net_D: keras.Model, net_G: keras.Model, data_iter: Iterable, num_epochs: int,

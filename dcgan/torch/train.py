@@ -335,7 +335,6 @@ def start_workers(device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) ->
 
     return dataclasses.replace(
         workers, any_of=reporting_lost_workers(any_of, workers, _failed_collective),
-        barrier=reporting_lost_workers(dist.barrier, workers, _failed_collective),
         close=dist.destroy_process_group)
 
 
