@@ -265,24 +265,17 @@ def quality_reference(config: Config, folder: Path) -> QualityReference | None:
     return QualityReference.of_folder(folder, data_root, FULL_SAMPLES)
 
 
-def _resumed(args: argparse.Namespace, backend: Any,
-             workers: Workers) -> tuple[RunFolder | None, Checkpoint, Config]:
-    """The run of ``--resume``, its checkpoint and its configuration with this command's
-    ``--device`` and ``--num-workers``; a finished run is refused. Only the chief of a
-    data-parallel run reopens the folder (which rewrites its metrics); the others read
-    the checkpoint."""
-    if workers.chief:
-        run, checkpoint = RunFolder.resume(args.resume, backend.NAME, backend.LAYOUT,
-                                           args.epochs)
-    else:
-        run, checkpoint = None, RunFolder.read_checkpoint(args.resume, backend.NAME,
-                                                          args.epochs)
+def _resumed_config(args: argparse.Namespace, backend: Any) -> tuple[Config, Checkpoint]:
+    """The configuration of the run of ``--resume`` with this command's ``--device``,
+    ``--num-workers`` and ``--input``, and its checkpoint, read without writing anything; a
+    finished run is refused."""
+    checkpoint = RunFolder.read_checkpoint(args.resume, backend.NAME, args.epochs)
     config = dataclasses.replace(checkpoint.config, device=requested_device(args.device),
                                  num_workers=args.num_workers, input=args.input)
     if checkpoint.position.epoch > config.num_epochs:
         raise ValueError(f"--resume {args.resume}: the run has finished its "
                          f"{config.num_epochs} epochs; pass --epochs with more to extend it")
-    return run, checkpoint, config
+    return config, checkpoint
 
 
 def _new_config(args: argparse.Namespace) -> Config:
@@ -293,56 +286,92 @@ def _new_config(args: argparse.Namespace) -> Config:
     return config
 
 
-def _image_folder_made_first_by_the_chief(config: Config, prog: str,
-                                          workers: Workers) -> Path:
-    """The image folder, made (a dataset built on first use) by the chief before the other
-    workers read it. When the chief cannot make it, every worker stops: the chief with its
-    error, the others saying so, instead of waiting for a chief that has left."""
-    error = None
-    if workers.chief:
-        try:
-            folder = _image_folder_with_warnings(config, prog)
-        except (ValueError, DatasetError) as err:
-            error = err
-    if workers.any_of(error is not None):  # a collective: the others wait for the chief here
+BAD_INPUT = (ValueError, DatasetError, FileExistsError)
+"""What bad input raises (WeightsError and CheckpointError are ValueErrors): the command
+stops with a one-line error and exit status 2."""
+
+_T = typing.TypeVar("_T")
+
+
+def _on_every_worker(workers: Workers, step: Callable[[], _T]) -> _T:
+    """``step()``, then an agreement among the workers (a collective): when bad input
+    stopped it on any worker, every worker stops at once, that worker with its error and
+    the others saying so, instead of waiting ``--worker-timeout`` at their next collective
+    for a worker that has left. Each worker must reach the agreement, so every worker calls
+    this the same number of times."""
+    result, error = None, None
+    try:
+        result = step()
+    except BAD_INPUT as err:
+        error = err
+    if workers.any_of(error is not None):
         if error is not None:
             raise error
-        raise ValueError("the first worker could not prepare the image folder (its error "
-                         "says why)")
-    return folder if workers.chief else _image_folder_with_warnings(config, prog)
+        raise ValueError("another worker could not start the run (its error says why)")
+    return result
+
+
+def _configuration(args: argparse.Namespace, backend: Any, prog: str,
+                   workers: Workers) -> tuple[Config, Checkpoint | None, Path | None]:
+    """The run's configuration and, on resume, its checkpoint; and the image folder, which
+    the chief makes (a dataset built on first use) before the others read it (None on
+    them)."""
+    if args.resume:
+        config, checkpoint = _resumed_config(args, backend)
+    else:
+        config, checkpoint = _new_config(args), None
+    folder = _image_folder_with_warnings(config, prog) if workers.chief else None
+    return config, checkpoint, folder
+
+
+def _settled(config: Config, folder: Path | None, backend: Any, prog: str,
+             workers: Workers) -> tuple[Config, Path, Any, QualityReference | None]:
+    """The configuration with the precision and input the device allows, the image folder
+    (read now by the workers other than the chief), the device, and the chief's quality
+    reference; a batch the workers cannot share is refused."""
+    folder = folder or _image_folder_with_warnings(config, prog)
+    if workers.total > 1:
+        check_batch_size(config.batch_size, len(list_images(folder)), workers.total)
+    device = backend.resolve_device(config.device)
+    config = dataclasses.replace(config, precision=backend.use_precision(config.precision, device),
+                                 input=resolve_input(config.input, on_gpu(device)))
+    if config.compile:
+        backend.check_compile(device)
+    reference = quality_reference(config, folder) if workers.chief else None
+    return config, folder, device, reference
+
+
+def _run_folder(args: argparse.Namespace, backend: Any, config: Config,
+                checkpoint: Checkpoint | None, device: Any, reference: QualityReference | None,
+                workers: Workers) -> RunFolder | None:
+    """The chief's run folder, new or reopened at ``checkpoint``, with the device it uses
+    and its quality probe; None on the other workers."""
+    if not workers.chief:
+        return None
+    if checkpoint is None:
+        run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
+    else:
+        run = RunFolder.reopen(args.resume, backend.NAME, backend.LAYOUT, checkpoint)
+    run.record_device(device, workers.total)
+    if reference is not None:
+        run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
+                                   config.latent_dim, backend.LAYOUT, config.seed)
+    return run
 
 
 def _prepare(args: argparse.Namespace, backend: Any, prog: str,
              workers: Workers) -> tuple[Config, Path, Any, RunFolder | None, Checkpoint | None]:
     """Everything a run needs before its first step, checked before anything is written:
     the configuration, the image folder, the device, and the run folder (new, or the
-    resumed one) with its quality probe. Bad input raises ValueError or DatasetError.
-
-    In a data-parallel run the chief makes the image folder (a dataset built on first
-    use) before the other workers read it, and only the chief has a run folder (None on
-    the others)."""
-    if args.resume:
-        run, checkpoint, config = _resumed(args, backend, workers)
-    else:
-        run, checkpoint, config = None, None, _new_config(args)
-    folder = _image_folder_made_first_by_the_chief(config, prog, workers)
-    if workers.total > 1:
-        check_batch_size(config.batch_size, len(list_images(folder)), workers.total)
-    device = backend.resolve_device(config.device)
-    config = dataclasses.replace(config,
-                                 precision=backend.use_precision(config.precision, device),
-                                 input=resolve_input(config.input, on_gpu(device)))
-    if config.compile:
-        backend.check_compile(device)
-    if not workers.chief:
-        return config, folder, device, None, checkpoint
-    reference = quality_reference(config, folder)
-    if run is None:
-        run = RunFolder.create(backend.NAME, backend.LAYOUT, config)
-    run.record_device(device, workers.total)
-    if reference is not None:
-        run.quality = QualityProbe(reference, config.eval_every, config.num_epochs,
-                                   config.latent_dim, backend.LAYOUT, config.seed)
+    resumed one) with its quality probe. Bad input raises one of :data:`BAD_INPUT`, and in
+    a data-parallel run stops every worker at once (:func:`_on_every_worker`); only the
+    chief has a run folder (None on the others)."""
+    config, checkpoint, folder = _on_every_worker(
+        workers, lambda: _configuration(args, backend, prog, workers))
+    config, folder, device, reference = _on_every_worker(
+        workers, lambda: _settled(config, folder, backend, prog, workers))
+    run = _on_every_worker(workers, lambda: _run_folder(args, backend, config, checkpoint,
+                                                        device, reference, workers))
     return config, folder, device, run, checkpoint
 
 
@@ -373,7 +402,7 @@ def main(backend_name: str, argv: list[str] | None = None) -> int:
                                                 args.worker_timeout)
             config, folder, device, run, checkpoint = _prepare(args, backend, parser.prog,
                                                                workers)
-        except (ValueError, DatasetError, FileExistsError) as err:  # Weights/CheckpointError
+        except BAD_INPUT as err:
             parser.error(str(err))
         except WorkersLost as err:
             print(f"{parser.prog}: error: {err}", file=sys.stderr)

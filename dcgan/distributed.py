@@ -73,7 +73,7 @@ class Workers:
 
     ``any_of(flag)`` is True on every worker when ``flag`` is True on any (an all-reduce),
     so that a Ctrl-C seen by one worker stops all of them after the same step, and so
-    that the chief's failure to make the image folder stops the others; it is the
+    that bad input seen by one worker while they start stops the others; it is the
     framework's collective, bounded by ``timeout_s``. ``close()`` leaves the framework's
     process group. ``group``
     is the framework's own handle on that group, for a backend whose step needs one

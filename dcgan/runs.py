@@ -93,23 +93,26 @@ class RunFolder:
     @classmethod
     def resume(cls, path: str | os.PathLike, backend: str, layout: Layout,
                num_epochs: int | None = None) -> tuple["RunFolder", Checkpoint]:
-        """Reopen the run in ``path`` at its checkpoint, optionally with more epochs.
+        """Reopen the run in ``path`` at its checkpoint, optionally with more epochs
+        (:meth:`read_checkpoint`, then :meth:`reopen`)."""
+        checkpoint = cls.read_checkpoint(path, backend, num_epochs)
+        return cls.reopen(path, backend, layout, checkpoint), checkpoint
 
-        ``metrics.jsonl`` is rewritten from the checkpoint, so an epoch that
-        ended after the last checkpoint (a crash in between) is not counted twice.
+    @classmethod
+    def reopen(cls, path: str | os.PathLike, backend: str, layout: Layout,
+               checkpoint: Checkpoint) -> "RunFolder":
+        """The run in ``path``, continued from ``checkpoint`` (read from it by
+        :meth:`read_checkpoint`): its configuration is saved again (the number of epochs
+        may have grown), and ``metrics.jsonl`` is rewritten from the checkpoint, so an epoch
+        that ended after the last checkpoint (a crash in between) is not counted twice.
         """
         path = Path(path)
-        checkpoint = load_checkpoint(path / CHECKPOINT_FILE, backend)
-        config = checkpoint.config
-        if num_epochs is not None and num_epochs != config.num_epochs:
-            config = dataclasses.replace(config, num_epochs=num_epochs)
-            config.save(path / CONFIG_FILE)
-        checkpoint.config = config
-        run = cls(path, backend, layout, config, checkpoint.history)
+        checkpoint.config.save(path / CONFIG_FILE)
+        run = cls(path, backend, layout, checkpoint.config, checkpoint.history)
         write_bytes_atomic(path / METRICS_FILE, "".join(
             json.dumps(m.as_dict()) + "\n" for m in run.history).encode())
         (path / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
-        return run, checkpoint
+        return run
 
     @staticmethod
     def read_checkpoint(path: str | os.PathLike, backend: str,

@@ -321,19 +321,37 @@ def test_a_batch_size_the_workers_do_not_divide_stops_every_worker_before_writin
     assert not (tmp_path / "run").exists()
 
 
-def test_a_chief_that_cannot_make_the_image_folder_stops_every_worker_at_once(
-        parallel_backend, launcher, tmp_path):
+def _folder_holding_a_run(tmp_path: Path) -> Path:
+    out = tmp_path / "earlier"
+    out.mkdir()
+    (out / METRICS_FILE).write_text('{"epoch": 1}\n')
+    return out
+
+
+@pytest.mark.parametrize("bad_input, error", [
+    ("a missing image folder", "does not exist"),
+    ("an --out that holds a run", "already holds a training run"),
+])
+def test_bad_input_that_only_the_chief_sees_stops_every_worker_at_once(
+        parallel_backend, launcher, sprites16, tmp_path, bad_input, error):
+    """The chief alone makes the image folder and the run folder; when it cannot, the
+    other workers stop with it instead of waiting --worker-timeout for it."""
     name = parallel_backend.NAME
     if launcher != "processes":
         pytest.skip(f"{name} trains in one process here: no other process to stop")
+    if bad_input == "a missing image folder":
+        folder, out = tmp_path / "missing", tmp_path / "run"
+    else:
+        folder, out = sprites16, _folder_holding_a_run(tmp_path)
+    before = sorted(p.name for p in out.iterdir()) if out.exists() else None
     began = time.monotonic()
-    done = run(launch(name, launcher, 2, *train_args(name, tmp_path / "missing", tmp_path / "run",
-                                                     1)), cwd=tmp_path)
+    done = run(launch(name, launcher, 2, *train_args(name, folder, out, 1)), cwd=tmp_path)
     assert done.returncode != 0
-    assert "the image folder" in done.stderr and "does not exist" in done.stderr
-    assert "the first worker could not prepare the image folder" in done.stderr
+    assert error in done.stderr, done.stderr[-3000:]
+    assert "another worker could not start the run" in done.stderr
+    assert "cli.py" not in done.stderr  # no traceback from the package (torchrun has its own)
     assert time.monotonic() - began < 120  # not the --worker-timeout of 300 s
-    assert not (tmp_path / "run").exists()
+    assert (sorted(p.name for p in out.iterdir()) if out.exists() else None) == before
 
 
 def _free_port() -> int:
