@@ -75,13 +75,16 @@ VARIANTS: dict[str, list[str]] = {
     **{f"paper, batch {batch}, lr {lr}, BatchNorm 1/0, frame-like sprites":
        ["--preset", "paper", "--batch-size", str(batch), "--lr", lr, "--bn-init", "one"]
        for batch, lr in FRAME_LIKE_BUDGET},
+    "paper": ["--preset", "paper"],
 }
 """Each variant's options beside ``--dataset sprites --seed 0``: the chapter's and the
 DCGAN paper's learning rate and batch size (``--preset``), with BatchNorm's scale and
 shift drawn from N(0, 0.02) (the PyTorch and TensorFlow tabs) or set to 1 and 0
 (``--bn-init one``, the MXNet tab). The fourth is the recipe of PyTorch's own DCGAN example
 (lr 0.0002, batch 64, BatchNorm scale near 1); the ones after it change that recipe's data
-(``DATA_CHANGES``) or its discriminator (``DISCRIMINATOR_CHANGES``)."""
+(``DATA_CHANGES``) or its discriminator (``DISCRIMINATOR_CHANGES``). The last,
+``--preset paper`` alone, is the paper's learning rate and batch with the chapter's
+BatchNorm start."""
 
 TRAIN_CHANGED_DISCRIMINATOR = "train-changed-discriminator"
 """The first argument that makes this script train a variant of ``DISCRIMINATOR_CHANGES``
